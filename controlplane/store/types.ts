@@ -50,7 +50,12 @@ export interface ListResult {
   remaining: number;
 }
 
-export type EventType = 'create' | 'update' | 'delete';
+/**
+ * 'progress' is a notification, not a change: every event on the watched prefix
+ * up to its revision has been delivered before it (etcd's progress notify).
+ * Its kv carries only modRevision.
+ */
+export type EventType = 'create' | 'update' | 'delete' | 'progress';
 
 export interface WatchEvent {
   type: EventType;
@@ -77,6 +82,8 @@ export type WatchCloseReason = 'closed' | 'slow' | 'compacted' | 'aborted' | 'st
  */
 export interface Watch extends AsyncIterable<WatchEvent> {
   close(): void;
+  /** Queues a 'progress' event at the store's current revision, in order with the others. */
+  requestProgress(): void;
   readonly closeReason: WatchCloseReason | undefined;
 }
 
@@ -88,6 +95,27 @@ export class CompactedError extends Error {
   ) {
     super(`required revision ${requested} has been compacted (oldest available ${compacted + 1})`);
     this.name = 'CompactedError';
+  }
+}
+
+/** A read asked for a revision newer than the store has written (etcd's ErrFutureRev). */
+export class FutureRevisionError extends Error {
+  readonly code = 'EFUTUREREV';
+  constructor(
+    readonly requested: number,
+    readonly current: number,
+  ) {
+    super(`required revision ${requested} is a future revision (current ${current})`);
+    this.name = 'FutureRevisionError';
+  }
+}
+
+/** The store was closed; the call did not run. */
+export class StoreClosedError extends Error {
+  readonly code = 'ESTORECLOSED';
+  constructor() {
+    super('store is closed');
+    this.name = 'StoreClosedError';
   }
 }
 

@@ -1,0 +1,220 @@
+/**
+ * `skiff`: the one command for servers, agents and labs. Each subcommand parses
+ * its own flags; bad usage prints one line and exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { isLogLevel, setLogLevel } from '../common/log.js';
+import { runDoctor } from './doctor.js';
+import { runDown, runKubeconfig, runUp } from './up.js';
+import { DEFAULTS, startServer } from '../controlplane/server.js';
+
+interface Command {
+  summary: string;
+  help: string;
+  run(args: string[]): Promise<number>;
+}
+
+const LOG_HELP = '  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)';
+
+type FlagSpec = Record<string, { type: 'string' | 'boolean' }>;
+type FlagValues = Record<string, string | undefined> & { help?: boolean };
+
+function flags(args: string[], options: FlagSpec): FlagValues {
+  const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean' }, 'log-level': { type: 'string' } }, allowPositionals: false, strict: true });
+  const v = values as Record<string, string | boolean | undefined>;
+  const lvl = v['log-level'];
+  if (typeof lvl === 'string') {
+    if (!isLogLevel(lvl)) throw new UsageError(`invalid --log-level "${lvl}"`);
+    setLogLevel(lvl);
+  }
+  return v as FlagValues;
+}
+
+class UsageError extends Error {}
+
+function intFlag(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`--${name} must be a port number, got "${v}"`);
+  return Number(v);
+}
+
+const SERVER_FLAGS = {
+  'data-dir': { type: 'string' },
+  'bind-address': { type: 'string' },
+  port: { type: 'string' },
+  'write-kubeconfig': { type: 'string' },
+  'advertise-address': { type: 'string' },
+  'cluster-cidr': { type: 'string' },
+  'service-cidr': { type: 'string' },
+  'compaction-interval': { type: 'string' },
+  'compaction-keep': { type: 'string' },
+  'bookmark-interval': { type: 'string' },
+} satisfies FlagSpec;
+
+/** `500ms`, `10s`, `5m` → milliseconds. */
+function durationFlag(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const m = /^(\d+)(ms|s|m)$/.exec(v);
+  if (!m) throw new UsageError(`--${name} must be a duration like 500ms, 10s or 5m, got "${v}"`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+}
+
+function countFlag(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  return Number(v);
+}
+
+const commands: Record<string, Command> = {
+  server: {
+    summary: 'run the control plane (API server on an embedded SQLite store) in the foreground',
+    help: `Usage: skiff server [flags]
+
+Runs the Kubernetes API server over HTTPS, storing everything in SQLite under the data dir.
+On first start it creates the cluster CA, the serving certificate, the admin and node-join
+tokens, and writes the admin kubeconfig.
+
+Flags:
+  --data-dir DIR          state: store, CA and keys, tokens (default ${DEFAULTS.dataDir})
+  --bind-address ADDR     address to listen on (default ${DEFAULTS.bindAddress})
+  --port PORT             HTTPS port (default ${DEFAULTS.port}; 0 picks a free one)
+  --advertise-address A   address written into kubeconfigs (default 127.0.0.1 for a wildcard bind)
+  --write-kubeconfig F    also write the admin kubeconfig here (default ${DEFAULTS.kubeconfig} when root)
+  --cluster-cidr CIDR     pod network, one /24 per node (default ${DEFAULTS.clusterCidr})
+  --service-cidr CIDR     Service ClusterIPs (default ${DEFAULTS.serviceCidr})
+  --compaction-interval D how often old revisions are compacted (default 1m)
+  --compaction-keep N     revisions kept for watches to resume from (default 10000)
+  --bookmark-interval D   watch bookmark interval for clients that allow them (default 15s)
+${LOG_HELP}`,
+    async run(args) {
+      const f = flags(args, SERVER_FLAGS);
+      if (f.help) return help('server');
+      const srv = await startServer({
+        dataDir: f['data-dir'] ?? DEFAULTS.dataDir,
+        bindAddress: f['bind-address'] ?? DEFAULTS.bindAddress,
+        port: intFlag(f.port, 'port', DEFAULTS.port),
+        advertiseAddress: f['advertise-address'],
+        writeKubeconfig: f['write-kubeconfig'] ?? (process.getuid?.() === 0 ? DEFAULTS.kubeconfig : undefined),
+        clusterCidr: f['cluster-cidr'] ?? DEFAULTS.clusterCidr,
+        serviceCidr: f['service-cidr'] ?? DEFAULTS.serviceCidr,
+        compactIntervalMs: durationFlag(f['compaction-interval'], 'compaction-interval', 60_000),
+        keepRevisions: countFlag(f['compaction-keep'], 'compaction-keep', 10_000),
+        bookmarkIntervalMs: durationFlag(f['bookmark-interval'], 'bookmark-interval', 15_000),
+      });
+      // Machine-readable line for scripts and tests that start a server on port 0.
+      process.stdout.write(`skiff server ready ${srv.url} kubeconfig=${srv.kubeconfigPath}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await srv.close();
+      return 0;
+    },
+  },
+  up: {
+    summary: 'bring up a cluster on this host (in the background) and wait until it answers',
+    help: `Usage: skiff up [flags]
+
+Starts the control plane in the background (logs in /var/log/skiff), waits until it is
+ready, writes ${DEFAULTS.kubeconfig} and, when none exists, ~/.kube/config.
+Running it again while the cluster is up changes nothing.
+
+Flags:
+  --data-dir DIR   server state (default ${DEFAULTS.dataDir})
+  --port PORT      HTTPS port (default ${DEFAULTS.port})
+${LOG_HELP}`,
+    async run(args) {
+      const f = flags(args, { 'data-dir': { type: 'string' }, port: { type: 'string' } });
+      if (f.help) return help('up');
+      return runUp({ dataDir: f['data-dir'] ?? DEFAULTS.dataDir, port: intFlag(f.port, 'port', DEFAULTS.port) });
+    },
+  },
+  down: {
+    summary: 'stop what `skiff up` started on this host (state is kept)',
+    help: `Usage: skiff down
+
+Stops the processes \`skiff up\` started, by their recorded PIDs, and waits for them to exit.
+The cluster state in ${DEFAULTS.dataDir} is kept; \`skiff up\` resumes it.`,
+    async run(args) {
+      const f = flags(args, {});
+      if (f.help) return help('down');
+      return runDown();
+    },
+  },
+  kubeconfig: {
+    summary: 'print the admin kubeconfig',
+    help: `Usage: skiff kubeconfig [--data-dir DIR]
+
+Prints the admin kubeconfig of the server whose state is in DIR (default ${DEFAULTS.dataDir}).`,
+    async run(args) {
+      const f = flags(args, { 'data-dir': { type: 'string' } });
+      if (f.help) return help('kubeconfig');
+      return runKubeconfig(f['data-dir'] ?? DEFAULTS.dataDir);
+    },
+  },
+  doctor: {
+    summary: 'check this host for what Skiff needs, and say how to fix what is missing',
+    help: `Usage: skiff doctor
+
+Checks Node.js, openssl, kubectl, the data directory and the API port, and prints one line
+per check with a fix for each failure. Exits 1 when something required is missing.`,
+    async run(args) {
+      const f = flags(args, {});
+      if (f.help) return help('doctor');
+      return runDoctor();
+    },
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return `Usage: skiff <command> [flags]
+
+Skiff: a Kubernetes-compatible container orchestrator for Linux hosts.
+
+Commands:
+${lines.join('\n')}
+
+Run 'skiff <command> --help' for a command's flags.`;
+}
+
+function help(cmd: string): number {
+  process.stdout.write(`${commands[cmd].help}\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return cmd ? 0 : 2;
+  }
+  const c = commands[cmd];
+  if (!c) {
+    process.stderr.write(`skiff: unknown command "${cmd}" (see 'skiff --help')\n`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`skiff ${cmd}: ${err.message} (see 'skiff ${cmd} --help')\n`);
+      return 2;
+    }
+    process.stderr.write(`skiff ${cmd}: ${err.message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`skiff: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

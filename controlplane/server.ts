@@ -1,0 +1,160 @@
+/**
+ * `skiff server`: opens the store, makes the PKI and tokens on first start,
+ * creates the system namespaces, serves the API over HTTPS and writes the admin
+ * kubeconfig. Returns a handle whose close() stops everything in order.
+ */
+import { createServer, type Server } from 'node:https';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { logger } from '../common/log.js';
+import { StatusError } from '../common/errors.js';
+import { createApp } from './apiserver/app.js';
+import { Authenticator, ensureTokens, type Tokens } from './apiserver/auth.js';
+import { ensurePki } from './apiserver/pki.js';
+import { Registry } from './apiserver/registry.js';
+import { findResource } from './apiserver/resources.js';
+import { SYSTEM_NAMESPACES } from './apiserver/namespaces.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  bindAddress: string;
+  port: number;
+  clusterCidr: string;
+  serviceCidr: string;
+  /** Where to write the admin kubeconfig (besides <dataDir>/admin.kubeconfig). */
+  writeKubeconfig?: string;
+  /** Address written into kubeconfigs; defaults to 127.0.0.1 for a wildcard bind. */
+  advertiseAddress?: string;
+  bookmarkIntervalMs?: number;
+  compactIntervalMs?: number;
+  keepRevisions?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  tokens: Tokens;
+  caCert: string;
+  kubeconfigPath: string;
+  store: Store;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  dataDir: '/var/lib/skiff/server',
+  bindAddress: '0.0.0.0',
+  port: 6443,
+  clusterCidr: '10.244.0.0/16',
+  serviceCidr: '10.96.0.0/12',
+  kubeconfig: '/etc/skiff/admin.kubeconfig',
+};
+
+export function kubeconfig(server: string, caCert: string, token: string, user = 'admin'): string {
+  const ca = Buffer.from(caCert).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: skiff',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${ca}`,
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: skiff',
+    '  context:',
+    '    cluster: skiff',
+    `    user: ${user}`,
+    'current-context: skiff',
+    '',
+  ].join('\n');
+}
+
+async function bootstrap(reg: Registry): Promise<void> {
+  const namespaces = findResource('', 'v1', 'namespaces')!;
+  for (const name of SYSTEM_NAMESPACES) {
+    try {
+      await reg.create(namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    } catch (e) {
+      if (!(e instanceof StatusError && e.code === 409)) throw e;
+    }
+  }
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = logger('apiserver');
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const advertise = opts.advertiseAddress ?? (['0.0.0.0', '::', ''].includes(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);
+  const pki = await ensurePki(opts.dataDir, [opts.bindAddress, advertise, hostname(), '10.96.0.1']);
+  const tokens = ensureTokens(opts.dataDir);
+  const store = await openStore('sqlite', join(opts.dataDir, 'state.db'));
+  const stopCompactor = store.startCompactor({ intervalMs: opts.compactIntervalMs ?? 60_000, keepRevisions: opts.keepRevisions ?? 10_000 });
+  const registry = new Registry(store, log, { serviceCidr: opts.serviceCidr });
+  await registry.init(findResource('', 'v1', 'services')!);
+  await bootstrap(registry);
+
+  let port = opts.port;
+  const app = createApp({
+    registry,
+    auth: new Authenticator(tokens),
+    log,
+    get serverAddress() {
+      return `${advertise}:${port}`;
+    },
+    watch: { bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 15_000, bufferSize: 1000 },
+    ready: async () => {
+      await store.currentRevision();
+      return true;
+    },
+  });
+  const server: Server = createServer({ key: pki.servingKey, cert: pki.servingCert }, app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.bindAddress, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+  const config = kubeconfig(url, pki.caCert, tokens.admin);
+  const kubeconfigPath = join(opts.dataDir, 'admin.kubeconfig');
+  writeFileSync(kubeconfigPath, config, { mode: 0o600 });
+  if (opts.writeKubeconfig) {
+    mkdirSync(dirname(opts.writeKubeconfig), { recursive: true });
+    writeFileSync(opts.writeKubeconfig, config, { mode: 0o600 });
+  }
+  log.info({ url, dataDir: opts.dataDir }, 'API server listening');
+
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  return {
+    url,
+    port,
+    tokens,
+    caCert: pki.caCert,
+    kubeconfigPath,
+    store,
+    registry,
+    async close() {
+      stopCompactor();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Watches are long-lived: end their connections so close() completes.
+        for (const s of sockets) s.destroy();
+      });
+      await store.close();
+      log.info('API server stopped');
+    },
+  };
+}
