@@ -166,7 +166,8 @@ export function roundUpQuantity(q: Quantity, scale: number): Quantity {
 /**
  * The canonical string apimachinery serializes (`Quantity.String()`): `250m`, `1Gi`, `1536`,
  * `500m` for "0.5", `1` for "1000m". With `unit` (any suffix, e.g. `Ki` or `m`) the value is
- * instead printed as a whole number of that unit, rounded up: `1024Ki` for 1Mi.
+ * instead printed as a whole number of that unit, rounded up: `1024Ki` for 1Mi (metrics use
+ * this); an unknown unit throws QuantityError.
  */
 export function formatQuantity(q: Quantity, unit?: string): string {
   if (unit !== undefined) {

@@ -51,10 +51,31 @@ export function prepareUpdate(r: ResourceDef, o: Obj, old: Obj): Obj {
     if (old.status === undefined) delete next.status;
     else next.status = clone(old.status);
   }
+  if (r.plural === 'services') keepAllocations(next, old);
   applyDefaults(r.kind, next);
   if (m.generation !== undefined && !jsonEqual(specPart(next), specPart(old))) m.generation = (old.metadata?.generation ?? 0) + 1;
   fail(r, next, validateUpdate(r.kind, next, old));
   return next;
+}
+
+/**
+ * A replaced Service keeps what the allocator gave it when the client left it out
+ * (kubectl replace of a file without clusterIP), as the apiserver's service REST does.
+ */
+function keepAllocations(next: Obj, old: Obj): void {
+  const spec = (next.spec ??= {});
+  const was = old.spec ?? {};
+  if (!spec.clusterIP && was.clusterIP) {
+    spec.clusterIP = was.clusterIP;
+    spec.clusterIPs = was.clusterIPs;
+  }
+  if (spec.type === was.type || (spec.type ?? 'ClusterIP') === (was.type ?? 'ClusterIP')) {
+    for (const p of spec.ports ?? []) {
+      if (p.nodePort) continue;
+      const same = (was.ports ?? []).find((q: Obj) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+      if (same?.nodePort) p.nodePort = same.nodePort;
+    }
+  }
 }
 
 /** A status update: everything from the old object but status (and finalizers nobody should lose). */
