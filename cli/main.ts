@@ -49,6 +49,7 @@ const SERVER_FLAGS = {
   'compaction-interval': { type: 'string' },
   'compaction-keep': { type: 'string' },
   'bookmark-interval': { type: 'string' },
+  'default-toleration-seconds': { type: 'string' },
 } satisfies FlagSpec;
 
 /** `500ms`, `10s`, `5m` → milliseconds. */
@@ -85,6 +86,9 @@ Flags:
   --compaction-interval D how often old revisions are compacted (default 1m)
   --compaction-keep N     revisions kept for watches to resume from (default 10000)
   --bookmark-interval D   watch bookmark interval for clients that allow them (default 15s)
+  --default-toleration-seconds N
+                          tolerationSeconds of the not-ready/unreachable tolerations added to
+                          every pod (default 300; labs use short ones)
 ${LOG_HELP}`,
     async run(args) {
       const f = flags(args, SERVER_FLAGS);
@@ -100,6 +104,7 @@ ${LOG_HELP}`,
         compactIntervalMs: durationFlag(f['compaction-interval'], 'compaction-interval', 60_000),
         keepRevisions: countFlag(f['compaction-keep'], 'compaction-keep', 10_000),
         bookmarkIntervalMs: durationFlag(f['bookmark-interval'], 'bookmark-interval', 15_000),
+        defaultTolerationSeconds: countFlag(f['default-toleration-seconds'], 'default-toleration-seconds', 300),
       });
       // Machine-readable line for scripts and tests that start a server on port 0.
       process.stdout.write(`skiff server ready ${srv.url} kubeconfig=${srv.kubeconfigPath}\n`);

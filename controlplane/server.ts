@@ -32,6 +32,8 @@ export interface ServerOptions {
   bookmarkIntervalMs?: number;
   compactIntervalMs?: number;
   keepRevisions?: number;
+  /** tolerationSeconds of the not-ready/unreachable tolerations admission adds to pods (default 300). */
+  defaultTolerationSeconds?: number;
 }
 
 export interface RunningServer {
@@ -97,7 +99,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const tokens = ensureTokens(opts.dataDir);
   const store = await openStore('sqlite', join(opts.dataDir, 'state.db'));
   const stopCompactor = store.startCompactor({ intervalMs: opts.compactIntervalMs ?? 60_000, keepRevisions: opts.keepRevisions ?? 10_000 });
-  const registry = new Registry(store, log, { serviceCidr: opts.serviceCidr });
+  const registry = new Registry(store, log, { serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
   await registry.init(findResource('', 'v1', 'services')!);
   await bootstrap(registry);
 

@@ -7,6 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { http, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
 
 /** Opens a watch and collects its event lines until closed. */
@@ -209,6 +211,42 @@ describe('API semantics', () => {
     const r = await http(s, 'PATCH', base + '/held', JSON.stringify({ metadata: { finalizers: null } }), { 'content-type': 'application/merge-patch+json' });
     assert.equal(r.status, 200);
     assert.equal((await http(s, 'GET', base + '/held')).status, 404);
+  });
+
+  it('refuses new content in a terminating namespace and deletes collections by selector', async () => {
+    await http(s, 'POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } }));
+    await http(s, 'POST', '/api/v1/namespaces/doomed/configmaps', cm('inside'));
+    const del = await http(s, 'DELETE', '/api/v1/namespaces/doomed');
+    assert.equal(del.status, 200);
+    assert.equal(del.json().status.phase, 'Terminating');
+    const refused = await http(s, 'POST', '/api/v1/namespaces/doomed/configmaps', cm('late'));
+    assert.equal(refused.status, 403);
+    assert.match(refused.json().message, /unable to create new content in namespace doomed because it is being terminated/);
+    // The namespace controller empties spec.finalizers through /finalize; then it is gone.
+    const ns = (await http(s, 'GET', '/api/v1/namespaces/doomed')).json();
+    await http(s, 'DELETE', '/api/v1/namespaces/doomed/configmaps?labelSelector=');
+    const fin = await http(s, 'PUT', '/api/v1/namespaces/doomed/finalize', JSON.stringify({ ...ns, spec: { finalizers: [] } }));
+    assert.equal(fin.status, 200);
+    assert.equal((await http(s, 'GET', '/api/v1/namespaces/doomed')).status, 404);
+
+    for (const [name, tier] of [['dc-a', 'x'], ['dc-b', 'x'], ['dc-c', 'y']]) await http(s, 'POST', '/api/v1/namespaces/default/configmaps', cm(name, { tier }));
+    const dc = await http(s, 'DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=tier%3Dx');
+    assert.equal(dc.status, 200);
+    assert.deepEqual(dc.json().items.map((i: { metadata: { name: string } }) => i.metadata.name).sort(), ['dc-a', 'dc-b']);
+    const left = (await http(s, 'GET', '/api/v1/namespaces/default/configmaps?labelSelector=tier')).json();
+    assert.deepEqual(left.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['dc-c']);
+  });
+
+  it('lets the node-join token do what an agent needs and nothing more', async () => {
+    const tokens = JSON.parse(readFileSync(join(s.dataDir, 'tokens.json'), 'utf8'));
+    const node = { ...s, token: tokens.node };
+    assert.equal((await http(node, 'GET', '/api/v1/pods')).status, 200);
+    const nodeObj = JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1' }, status: { capacity: { cpu: '2', memory: '4Gi', pods: '110' } } });
+    assert.equal((await http(node, 'POST', '/api/v1/nodes', nodeObj)).status, 201);
+    const denied = await http(node, 'POST', '/api/v1/namespaces/default/secrets', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }));
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json().reason, 'Forbidden');
+    assert.match(denied.json().message, /User "system:node" cannot create resource "secrets"/);
   });
 
   it('allocates ClusterIPs and NodePorts without duplicates', async () => {

@@ -138,6 +138,15 @@ describe('kubectl against skiff server', () => {
     }
   });
 
+  it('applies server-side: creates, then merges a change', async () => {
+    const doc = (v: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: "${v}"\n`;
+    assert.match(await kubectlOk(s, ['apply', '--server-side', '-f', '-'], doc('1')), /configmap\/ssa serverside-applied/);
+    await kubectlOk(s, ['patch', 'configmap', 'ssa', '--type=merge', '-p', '{"data":{"other":"kept"}}']);
+    assert.match(await kubectlOk(s, ['apply', '--server-side', '-f', '-'], doc('2')), /configmap\/ssa serverside-applied/);
+    const cm = JSON.parse(await kubectlOk(s, ['get', 'cm', 'ssa', '-o', 'json']));
+    assert.deepEqual(cm.data, { a: '2', other: 'kept' });
+  });
+
   it('deletes and waits for the object to be gone', async () => {
     assert.match(await kubectlOk(s, ['delete', 'configmap', 'settings']), /configmap "settings" deleted/);
     const r = await kubectl(s, ['get', 'configmap', 'settings']);

@@ -83,7 +83,7 @@ export class Registry {
   constructor(
     readonly store: Store,
     private readonly log: Logger,
-    opts: { serviceCidr: string },
+    private readonly opts: { serviceCidr: string; defaultTolerationSeconds?: number },
   ) {
     this.services = new ServiceAllocator(opts.serviceCidr);
   }
@@ -184,7 +184,7 @@ export class Registry {
       });
     }
     if (r.namespaced) await admitNamespacedCreate(this.store, ns!);
-    if (r.plural === 'pods') addDefaultTolerations(o);
+    if (r.plural === 'pods') addDefaultTolerations(o, this.opts.defaultTolerationSeconds);
     prepareCreate(r, o);
     let release: (() => void) | undefined;
     if (r.plural === 'services') release = this.services.allocate(o);
