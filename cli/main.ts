@@ -80,7 +80,8 @@ Flags:
   --bind-address ADDR     address to listen on (default ${DEFAULTS.bindAddress})
   --port PORT             HTTPS port (default ${DEFAULTS.port}; 0 picks a free one)
   --advertise-address A   address written into kubeconfigs (default 127.0.0.1 for a wildcard bind)
-  --write-kubeconfig F    also write the admin kubeconfig here (default ${DEFAULTS.kubeconfig} when root)
+  --write-kubeconfig F    also write the admin kubeconfig here (\`skiff up\` uses ${DEFAULTS.kubeconfig});
+                          it is always written to <data-dir>/admin.kubeconfig
   --cluster-cidr CIDR     pod network, one /24 per node (default ${DEFAULTS.clusterCidr})
   --service-cidr CIDR     Service ClusterIPs (default ${DEFAULTS.serviceCidr})
   --compaction-interval D how often old revisions are compacted (default 1m)
@@ -98,7 +99,7 @@ ${LOG_HELP}`,
         bindAddress: f['bind-address'] ?? DEFAULTS.bindAddress,
         port: intFlag(f.port, 'port', DEFAULTS.port),
         advertiseAddress: f['advertise-address'],
-        writeKubeconfig: f['write-kubeconfig'] ?? (process.getuid?.() === 0 ? DEFAULTS.kubeconfig : undefined),
+        writeKubeconfig: f['write-kubeconfig'],
         clusterCidr: f['cluster-cidr'] ?? DEFAULTS.clusterCidr,
         serviceCidr: f['service-cidr'] ?? DEFAULTS.serviceCidr,
         compactIntervalMs: durationFlag(f['compaction-interval'], 'compaction-interval', 60_000),

@@ -36,6 +36,6 @@ fi
 stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find cli common controlplane agent test bench tsconfig.json package-lock.json -newer "$stamp" -type f -print -quit 2>/dev/null)" ]; then
   say "building (tsc)"
-  npx --no-install tsc -p .
+  node node_modules/typescript/bin/tsc -p .
   touch "$stamp"
 fi

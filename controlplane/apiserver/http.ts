@@ -8,6 +8,7 @@ import yaml from 'js-yaml';
 import { badRequest, internalError, StatusError, unsupportedMediaType } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { isPlainObject, parseBool, parseIntParam, type Obj } from './objects.js';
+import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 
 /** Writes a JSON answer with exactly `application/json` (no charset: clients compare media types). */
 export function sendJson(res: Response, code: number, body: unknown, contentType = 'application/json'): void {
@@ -70,11 +71,12 @@ function mediaType(req: Request): string {
   return (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
 }
 
-/** The request body as a value: JSON or YAML by Content-Type; protobuf is refused with 415. */
+/** The request body as a value: JSON, YAML or Kubernetes protobuf (for the kinds protobuf.ts knows) by Content-Type. */
 export function decodeBody(req: Request, mt = mediaType(req)): unknown {
   const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
   if (raw.trim() === '') throw badRequest('request body is empty');
-  if (mt === 'application/vnd.kubernetes.protobuf') throw unsupportedMediaType(mt);
+  // client-go typed clients (kubectl create <generator>) send protobuf with no JSON fallback.
+  if (mt === PROTOBUF_MEDIA_TYPE) return decodeProtobufObject(req.body as Buffer);
   if (mt === 'application/yaml' || mt === 'application/apply-patch+yaml' || mt === 'application/x-yaml' || mt === 'text/yaml') {
     try {
       return yaml.load(raw, { schema: yaml.JSON_SCHEMA });
