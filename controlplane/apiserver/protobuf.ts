@@ -73,17 +73,17 @@ class Reader {
     throw malformed(`varint longer than 10 bytes at byte ${this.pos}`, this.path);
   }
 
-  /** The bounds of a length-delimited payload, advancing past it. */
-  bytes(): [number, number] {
+  /** The bounds of a length-delimited payload, advancing past it; errors name `path`. */
+  bytes(path = this.path): [number, number] {
     const len = this.uint();
     const start = this.pos;
-    if (len > this.end - start) throw malformed(`length ${len} at byte ${start} runs past the end of its message`, this.path);
+    if (len > this.end - start) throw malformed(`length ${len} at byte ${start} runs past the end of its message`, path);
     this.pos = start + len;
     return [start, start + len];
   }
 
   sub(path: string): Reader {
-    const [start, end] = this.bytes();
+    const [start, end] = this.bytes(path);
     return new Reader(this.buf, start, end, path);
   }
 
@@ -201,7 +201,9 @@ function readMapEntry(e: Reader, f: FieldSpec, into: Obj): void {
     else if (num === 2) value = f.scalar ? readScalar(e, f.type, wt) : decodeMessage(e.sub(`${e.path}[${JSON.stringify(key)}]`), messageSpec(f.type));
     else e.skip(wt, num);
   }
-  into[key] = value ?? (f.scalar ? (f.type === 'i32' || f.type === 'i64' ? 0 : f.type === 'bool' ? false : '') : {});
+  value ??= f.scalar ? (f.type === 'i32' || f.type === 'i64' ? 0 : f.type === 'bool' ? false : '') : {};
+  // An own property even for the key "__proto__", as JSON.parse would make it.
+  Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Reads one scalar at r's position with errors naming `path`, advancing r past it. */
