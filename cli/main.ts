@@ -114,8 +114,10 @@ ${LOG_HELP}`,
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      // A clean stop must not hang on a stuck client: past the deadline, exit anyway.
+      setTimeout(() => process.exit(1), 10_000).unref();
       await srv.close();
-      return 0;
+      process.exit(0);
     },
   },
   up: {

@@ -10,6 +10,9 @@ import { validateCreate, validateUpdate, validateStatusUpdate } from './validati
 import { clone, jsonEqual, newUid, rfc3339, specPart, type Obj } from './objects.js';
 import type { ResourceDef } from './resources.js';
 
+/** Resources whose controllers report status.observedGeneration against metadata.generation. */
+const GENERATION_TRACKED = new Set(['deployments', 'replicasets', 'daemonsets']);
+
 /** Metadata fields the server owns: a client's value is replaced by the stored one on update. */
 const SERVER_META = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink'] as const;
 
@@ -27,7 +30,7 @@ export function prepareCreate(r: ResourceDef, o: Obj): void {
   delete m.resourceVersion;
   delete m.selfLink;
   delete m.managedFields;
-  if (r.hasStatus || o.spec !== undefined) m.generation = 1;
+  if (GENERATION_TRACKED.has(r.plural)) m.generation = 1;
   // Status is the controllers' and agents' to write; nodes register with theirs.
   if (r.hasStatus && r.plural !== 'nodes') delete o.status;
   applyDefaults(r.kind, o);
