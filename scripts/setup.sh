@@ -10,8 +10,10 @@ quiet=${1:-}
 say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
 
 # Debian packages: openssl for the PKI, python3-kubernetes for the Python client tests,
-# iproute2 and procps for the tests' process and network checks.
-pkgs=(openssl ca-certificates python3 python3-kubernetes iproute2 procps)
+# iproute2 and procps for the tests' process and network checks; for cni/skiff-bridge,
+# iptables, util-linux (flock, nsenter) and bash-builtins (loadable unlink/mkdir), and for
+# its tests and benchmark the reference plugins (containernetworking-plugins) and ping.
+pkgs=(openssl ca-certificates python3 python3-kubernetes iproute2 procps iptables util-linux bash-builtins containernetworking-plugins iputils-ping)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
