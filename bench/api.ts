@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import { SqliteStore } from '../controlplane/store/sqlite.js';
-import { removeDir, startServer, type ServerProc } from '../test/harness.js';
+import { API_ONLY, removeDir, startServer, type ServerProc } from '../test/harness.js';
 import { percentile, printRows, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
@@ -210,7 +210,7 @@ async function apiBench(s: ServerProc, rows: Row[], floor: { createPerSec: numbe
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const floor = await storeFloor(rows);
-  const s = await startServer({ extraArgs: ['--log-level', 'error'] });
+  const s = await startServer({ extraArgs: [...API_ONLY, '--log-level', 'error'] });
   try {
     await apiBench(s, rows, floor);
   } finally {

@@ -50,6 +50,9 @@ const SERVER_FLAGS = {
   'compaction-keep': { type: 'string' },
   'bookmark-interval': { type: 'string' },
   'default-toleration-seconds': { type: 'string' },
+  'disable-scheduler': { type: 'boolean' },
+  'disable-controllers': { type: 'boolean' },
+  'node-monitor-grace-period': { type: 'string' },
 } satisfies FlagSpec;
 
 /** `500ms`, `10s`, `5m` → milliseconds. */
@@ -90,6 +93,11 @@ Flags:
   --default-toleration-seconds N
                           tolerationSeconds of the not-ready/unreachable tolerations added to
                           every pod (default 300; labs use short ones)
+  --node-monitor-grace-period D
+                          a node whose lease is not renewed for this long is marked Unknown
+                          and tainted (default 40s)
+  --disable-scheduler     do not run the embedded scheduler
+  --disable-controllers   do not run the embedded controller manager
 ${LOG_HELP}`,
     async run(args) {
       const f = flags(args, SERVER_FLAGS);
@@ -106,6 +114,9 @@ ${LOG_HELP}`,
         keepRevisions: countFlag(f['compaction-keep'], 'compaction-keep', 10_000),
         bookmarkIntervalMs: durationFlag(f['bookmark-interval'], 'bookmark-interval', 15_000),
         defaultTolerationSeconds: countFlag(f['default-toleration-seconds'], 'default-toleration-seconds', 300),
+        nodeMonitorGracePeriodSeconds: durationFlag(f['node-monitor-grace-period'], 'node-monitor-grace-period', 40_000) / 1000,
+        disableScheduler: (f as Record<string, unknown>)['disable-scheduler'] === true,
+        disableControllers: (f as Record<string, unknown>)['disable-controllers'] === true,
       });
       // Machine-readable line for scripts and tests that start a server on port 0.
       process.stdout.write(`skiff server ready ${srv.url} kubeconfig=${srv.kubeconfigPath}\n`);

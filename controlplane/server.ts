@@ -17,6 +17,9 @@ import { Registry } from './apiserver/registry.js';
 import { findResource } from './apiserver/resources.js';
 import { SYSTEM_NAMESPACES } from './apiserver/namespaces.js';
 import { openStore } from './store/index.js';
+import { clientConfig } from './client.js';
+import { startScheduler } from './scheduler/index.js';
+import { startControllers } from './controllers/index.js';
 import type { Store } from './store/types.js';
 
 export interface ServerOptions {
@@ -34,6 +37,11 @@ export interface ServerOptions {
   keepRevisions?: number;
   /** tolerationSeconds of the not-ready/unreachable tolerations admission adds to pods (default 300). */
   defaultTolerationSeconds?: number;
+  /** Run without the embedded scheduler / controller manager (e.g. when another server runs them). */
+  disableScheduler?: boolean;
+  disableControllers?: boolean;
+  /** A node whose lease is not renewed for this long becomes Unknown (default 40). */
+  nodeMonitorGracePeriodSeconds?: number;
 }
 
 export interface RunningServer {
@@ -140,6 +148,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     s.on('close', () => sockets.delete(s));
   });
 
+  // The scheduler and controllers are clients like any other, over loopback HTTPS.
+  const local = ['0.0.0.0', '::', ''].includes(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress;
+  const kc = clientConfig(`https://${local.includes(':') ? `[${local}]` : local}:${port}`, pki.caCert, tokens.admin, 'skiff-control-plane');
+  const components: { name: string; stop(): Promise<void> }[] = [];
+  if (!opts.disableControllers) {
+    const c = await startControllers({ kubeconfig: kc, clusterCidr: opts.clusterCidr, nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds });
+    components.push({ name: 'controllers', stop: () => c.stop() });
+  }
+  if (!opts.disableScheduler) {
+    const sch = await startScheduler({ kubeconfig: kc });
+    components.push({ name: 'scheduler', stop: () => sch.stop() });
+  }
+
   return {
     url,
     port,
@@ -149,6 +170,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store,
     registry,
     async close() {
+      for (const c of components.reverse()) {
+        await c.stop().catch((e) => log.warn({ err: e, component: c.name }, 'stopping component failed'));
+      }
       stopCompactor();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { http, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
+import { API_ONLY, http, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
 
 /** Opens a watch and collects its event lines until closed. */
 function openWatch(s: ServerProc, path: string, headers: Record<string, string> = {}): { events: any[]; ended: Promise<void>; close(): void; contentType: Promise<string> } { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -45,7 +45,7 @@ const cm = (name: string, labels: Record<string, string> = {}): string => JSON.s
 describe('API semantics', () => {
   let s: ServerProc;
   before(async () => {
-    s = await startServer({ extraArgs: [] });
+    s = await startServer({ extraArgs: API_ONLY });
   });
   after(async () => {
     await s.stop();
@@ -282,7 +282,7 @@ describe('API semantics', () => {
 describe('watch history and compaction', () => {
   let s: ServerProc;
   before(async () => {
-    s = await startServer({ extraArgs: ['--compaction-interval', '100ms', '--compaction-keep', '5', '--bookmark-interval', '200ms'] });
+    s = await startServer({ extraArgs: [...API_ONLY, '--compaction-interval', '100ms', '--compaction-keep', '5', '--bookmark-interval', '200ms'] });
   });
   after(async () => {
     await s.stop();

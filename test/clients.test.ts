@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import { removeDir, run, startServer, waitFor, type ServerProc } from './harness.js';
+import { API_ONLY, removeDir, run, startServer, waitFor, type ServerProc } from './harness.js';
 
 describe('@kubernetes/client-node informer', () => {
   let s: ServerProc;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: API_ONLY });
   });
   after(async () => {
     await s.stop();
@@ -78,7 +78,7 @@ describe('@kubernetes/client-node informer', () => {
       const port = s.port;
       const dataDir = s.dataDir;
       await s.stop();
-      s = await startServer({ dataDir, port });
+      s = await startServer({ dataDir, port, extraArgs: API_ONLY });
       api = kc.makeApiClient(k8s.CoreV1Api);
       await churn(3);
       await converged('after a server restart');
@@ -95,7 +95,7 @@ const PY = '/usr/bin/python3';
 describe('Python kubernetes client', () => {
   let s: ServerProc;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: API_ONLY });
   });
   after(async () => {
     await s.stop();

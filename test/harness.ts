@@ -28,6 +28,12 @@ export interface ServerProc {
   kill9(): Promise<void>;
 }
 
+/**
+ * Flags for suites that test the API server alone: without the embedded scheduler and
+ * controllers, objects stay exactly as the test wrote them.
+ */
+export const API_ONLY = ['--disable-scheduler', '--disable-controllers'];
+
 export interface StartOptions {
   dataDir?: string;
   port?: number;

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, removeDir, startServer, type ServerProc } from './harness.js';
+import { API_ONLY, http, removeDir, startServer, type ServerProc } from './harness.js';
 
 const cm = (name: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' }, ...extra });
@@ -25,7 +25,7 @@ describe('hostile input', () => {
   let s: ServerProc;
   const base = '/api/v1/namespaces/default/configmaps';
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: API_ONLY });
   });
   after(async () => {
     await s.stop();
@@ -141,7 +141,7 @@ describe('hostile input', () => {
     await s.kill9();
     stop = true;
     await Promise.all(writers);
-    s = await startServer({ dataDir: s.dataDir, port: s.port });
+    s = await startServer({ dataDir: s.dataDir, port: s.port, extraArgs: API_ONLY });
     const list = (await http(s, 'GET', `${base}?labelSelector=`)).json();
     const names = new Set((list.items as { metadata: { name: string } }[]).map((i) => i.metadata.name));
     const lost = acked.filter((n) => !names.has(n));

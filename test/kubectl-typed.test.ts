@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { http, kubectl, kubectlOk, removeDir, startServer, type ServerProc } from './harness.js';
+import { API_ONLY, http, kubectl, kubectlOk, removeDir, startServer, type ServerProc } from './harness.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 
@@ -16,7 +16,7 @@ describe('kubectl typed creates (protobuf bodies)', () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const getJson = async (...args: string[]): Promise<any> => JSON.parse(await kubectlOk(s, ['get', ...args, '-o', 'json']));
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: API_ONLY });
   });
   after(async () => {
     await s.stop();

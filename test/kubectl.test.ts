@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { kubectl, kubectlOk, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
+import { API_ONLY, kubectl, kubectlOk, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
 
 const DEPLOYMENT = (image: string, extra = ''): string => `apiVersion: apps/v1
 kind: Deployment
@@ -39,7 +39,7 @@ data:
 describe('kubectl against skiff server', () => {
   let s: ServerProc;
   before(async () => {
-    s = await startServer();
+    s = await startServer({ extraArgs: API_ONLY });
   });
   after(async () => {
     await s.stop();
