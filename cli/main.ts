@@ -53,6 +53,7 @@ const SERVER_FLAGS = {
   'disable-scheduler': { type: 'boolean' },
   'disable-controllers': { type: 'boolean' },
   'node-monitor-grace-period': { type: 'string' },
+  'terminated-pod-gc-threshold': { type: 'string' },
 } satisfies FlagSpec;
 
 /** `500ms`, `10s`, `5m` → milliseconds. */
@@ -96,6 +97,8 @@ Flags:
   --node-monitor-grace-period D
                           a node whose lease is not renewed for this long is marked Unknown
                           and tainted (default 40s)
+  --terminated-pod-gc-threshold N
+                          finished pods kept before the oldest are deleted (default 12500)
   --disable-scheduler     do not run the embedded scheduler
   --disable-controllers   do not run the embedded controller manager
 ${LOG_HELP}`,
@@ -115,6 +118,7 @@ ${LOG_HELP}`,
         bookmarkIntervalMs: durationFlag(f['bookmark-interval'], 'bookmark-interval', 15_000),
         defaultTolerationSeconds: countFlag(f['default-toleration-seconds'], 'default-toleration-seconds', 300),
         nodeMonitorGracePeriodSeconds: durationFlag(f['node-monitor-grace-period'], 'node-monitor-grace-period', 40_000) / 1000,
+        terminatedPodGcThreshold: countFlag(f['terminated-pod-gc-threshold'], 'terminated-pod-gc-threshold', 12_500),
         disableScheduler: (f as Record<string, unknown>)['disable-scheduler'] === true,
         disableControllers: (f as Record<string, unknown>)['disable-controllers'] === true,
       });

@@ -42,6 +42,8 @@ export interface ServerOptions {
   disableControllers?: boolean;
   /** A node whose lease is not renewed for this long becomes Unknown (default 40). */
   nodeMonitorGracePeriodSeconds?: number;
+  /** Finished pods kept before pod GC deletes the oldest (default 12500). */
+  terminatedPodGcThreshold?: number;
 }
 
 export interface RunningServer {
@@ -153,7 +155,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const kc = clientConfig(`https://${local.includes(':') ? `[${local}]` : local}:${port}`, pki.caCert, tokens.admin, 'skiff-control-plane');
   const components: { name: string; stop(): Promise<void> }[] = [];
   if (!opts.disableControllers) {
-    const c = await startControllers({ kubeconfig: kc, clusterCidr: opts.clusterCidr, nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds });
+    const c = await startControllers({
+      kubeconfig: kc,
+      clusterCidr: opts.clusterCidr,
+      nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds,
+      terminatedPodGcThreshold: opts.terminatedPodGcThreshold,
+    });
     components.push({ name: 'controllers', stop: () => c.stop() });
   }
   if (!opts.disableScheduler) {

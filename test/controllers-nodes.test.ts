@@ -22,11 +22,11 @@ if (isLogLevel(level)) setLogLevel(level);
  * controllers started in-process below; true: the ones embedded in `skiff server`. Either
  * way no scheduler runs: FakeNodes binds pods itself.
  */
-const EMBEDDED = false;
+const EMBEDDED = true;
 
 /** The one place the control plane starts (flip EMBEDDED to test the server's own controllers). */
 async function startControlPlane(): Promise<{ s: ServerProc; stop(): Promise<void> }> {
-  const args = ['--disable-scheduler', '--node-monitor-grace-period', '3s', ...(EMBEDDED ? [] : ['--disable-controllers'])];
+  const args = ['--disable-scheduler', '--node-monitor-grace-period', '3s', '--terminated-pod-gc-threshold', '2', ...(EMBEDDED ? [] : ['--disable-controllers'])];
   const s = await startServer({ extraArgs: args });
   if (EMBEDDED) return { s, stop: () => s.stop() };
   const kc = new k8s.KubeConfig();
@@ -200,7 +200,7 @@ spec:
     await kubectlOk(s, ['delete', 'daemonset', 'agent']);
   });
 
-  it('collects pods of vanished nodes and finished pods over the threshold', { timeout: 60_000, skip: EMBEDDED && 'skiff server has no flag for the terminated-pod threshold' }, async () => {
+  it('collects pods of vanished nodes and finished pods over the threshold', { timeout: 60_000 }, async () => {
     await api.create('/api/v1/namespaces/default/pods', {
       metadata: { name: 'stray', labels: { app: 'stray' } },
       spec: { nodeName: 'ghost', containers: [{ name: 'main', image: 'busybox' }] },
