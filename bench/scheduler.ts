@@ -154,7 +154,8 @@ async function scenario(s: ServerProc, sc: Scenario, rows: Row[]): Promise<void>
 async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const sc of SCENARIOS) {
-    const s = await startServer({ extraArgs: ['--log-level', 'error'] });
+    // Only the scheduler under test: no embedded scheduler, and no node lifecycle controller tainting agentless nodes.
+    const s = await startServer({ extraArgs: ['--log-level', 'error', '--disable-scheduler', '--disable-controllers'] });
     try {
       await scenario(s, sc, rows);
     } finally {

@@ -15,10 +15,15 @@ import { formatUsage, startScheduler } from '../controlplane/scheduler/index.js'
 import { http, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
 
 /**
- * The scheduler under test, started in-process. When `skiff server` embeds the
- * scheduler, this becomes `return { stop: async () => undefined };`.
+ * The scheduler under test: started in-process, with the server's embedded
+ * scheduler disabled so exactly one scheduler runs (two would race for the same
+ * pods and over-commit). To test the scheduler embedded in `skiff server`
+ * instead, set this to false.
  */
+const IN_PROCESS = true;
+
 async function startTestScheduler(s: ServerProc): Promise<{ stop(): Promise<void> }> {
+  if (!IN_PROCESS) return { stop: async () => undefined };
   return startScheduler({ kubeconfig: clientConfig(s.url, s.ca, s.token) });
 }
 
@@ -37,7 +42,7 @@ interface Cluster {
 
 /** Runs `fn` against a fresh server with the scheduler running; cleans up either way. */
 async function withCluster(fn: (c: Cluster) => Promise<void>): Promise<void> {
-  const s = await startServer();
+  const s = await startServer({ extraArgs: IN_PROCESS ? ['--disable-scheduler'] : [] });
   const call = async (method: string, path: string, body?: unknown, contentType?: string): Promise<Obj> => {
     const r = await http(s, method, path, body === undefined ? undefined : JSON.stringify(body), contentType ? { 'content-type': contentType } : {});
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);

@@ -14,7 +14,7 @@
  * Not thread-safe by design: JavaScript runs one scheduling cycle at a time, and
  * a cycle reads the cache synchronously, so the cache itself is the snapshot.
  */
-import { NodeInfo } from './nodeinfo.js';
+import { NodeInfo, NodeSlab } from './nodeinfo.js';
 import type { Node } from './objects.js';
 import type { PodInfo } from './podinfo.js';
 import type { Snapshot } from './types.js';
@@ -32,6 +32,7 @@ export class SchedulerCache implements Snapshot {
   private readonly withAffinity = new Set<NodeInfo>();
   private readonly withAntiAffinity = new Set<NodeInfo>();
   private preferNoSchedule = 0;
+  private readonly slab = new NodeSlab();
 
   /** Nodes with a Node object, in a stable order (rebuilt only when nodes come or go). */
   get nodes(): readonly NodeInfo[] {
@@ -68,7 +69,7 @@ export class SchedulerCache implements Snapshot {
     const name = node.metadata?.name ?? '';
     let ni = this.infos.get(name);
     if (!ni) {
-      ni = new NodeInfo(name);
+      ni = new NodeInfo(name, this.slab);
       this.infos.set(name, ni);
     }
     const isNew = ni.node === undefined;
@@ -87,14 +88,14 @@ export class SchedulerCache implements Snapshot {
     ni.node = undefined;
     ni.hasPreferNoSchedule = false;
     this.order = undefined;
-    if (ni.pods.size === 0) this.infos.delete(name);
+    if (ni.pods.size === 0) this.drop(ni);
   }
 
   private placeOn(pi: PodInfo, nodeName: string): void {
     let ni = this.infos.get(nodeName);
     if (!ni) {
       // The pod names a node we have not seen (yet): account it on a placeholder.
-      ni = new NodeInfo(nodeName);
+      ni = new NodeInfo(nodeName, this.slab);
       this.infos.set(nodeName, ni);
     }
     ni.addPod(pi);
@@ -106,7 +107,12 @@ export class SchedulerCache implements Snapshot {
     if (!ni) return;
     ni.removePod(uid);
     this.reindex(ni);
-    if (!ni.node && ni.pods.size === 0) this.infos.delete(nodeName);
+    if (!ni.node && ni.pods.size === 0) this.drop(ni);
+  }
+
+  private drop(ni: NodeInfo): void {
+    this.infos.delete(ni.name);
+    ni.release();
   }
 
   private reindex(ni: NodeInfo): void {

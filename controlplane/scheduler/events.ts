@@ -88,7 +88,7 @@ export class EventRecorder {
     this.component = o.component ?? 'default-scheduler';
     this.instance = `${this.component}-${hostname()}`;
     this.maxQueued = o.maxQueued ?? 1000;
-    this.concurrency = o.concurrency ?? 2;
+    this.concurrency = o.concurrency ?? 1;
     this.maxTracked = o.maxTracked ?? 4096;
   }
 

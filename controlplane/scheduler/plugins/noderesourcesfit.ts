@@ -13,7 +13,7 @@ import { MAX_NODE_SCORE, SUCCESS, unschedulable, type CycleState, type FilterPlu
 /** Reasons the pod does not fit, in Kubernetes' order and words; empty when it fits. */
 export function insufficientResources(req: Resources, node: NodeInfo): string[] {
   const out: string[] = [];
-  if (node.pods.size + 1 > node.allocPods) out.push('Too many pods');
+  if (node.podCount + 1 > node.allocPods) out.push('Too many pods');
   if (req.milliCPU > 0 && req.milliCPU > node.allocMilliCPU - node.reqMilliCPU) out.push('Insufficient cpu');
   if (req.memory > 0 && req.memory > node.allocMemory - node.reqMemory) out.push('Insufficient memory');
   if (req.scalar) {
@@ -53,7 +53,7 @@ export const NodeResourcesFit: FilterPlugin & ScorePlugin = {
     const req = state.pod.requests;
     // Fast path for the common case: fits, no allocation.
     if (
-      node.pods.size < node.allocPods &&
+      node.podCount < node.allocPods &&
       req.milliCPU <= node.allocMilliCPU - node.reqMilliCPU &&
       req.memory <= node.allocMemory - node.reqMemory &&
       !req.scalar
