@@ -256,15 +256,13 @@ describe('SqliteStore on disk', () => {
     const { dir, cleanup } = tempDir();
     const file = path.join(dir, 'state.db');
     const sleeper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
-    // Listen now: 'spawn' may fire while close() below waits for the writer thread.
-    const spawned = once(sleeper, 'spawn');
     try {
       const s = SqliteStore.open(file);
       assert.throws(() => SqliteStore.open(file), StoreLockedError);
       await s.close();
 
       // A live owner (another process) keeps it locked.
-      await spawned;
+      await once(sleeper, 'spawn');
       fs.writeFileSync(`${file}.lock`, `${sleeper.pid}\n`);
       assert.throws(() => SqliteStore.open(file), (err: unknown) => {
         assert.ok(err instanceof StoreLockedError);

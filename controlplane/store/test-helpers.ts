@@ -46,15 +46,3 @@ export async function drain(w: Watch): Promise<WatchEvent[]> {
   };
   return deadline(read(), 'watch to end');
 }
-
-/**
- * Resolves once `cond()` holds, checking once per event-loop turn; rejects
- * after `ms`. Waits on a condition, never for a fixed time.
- */
-export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
