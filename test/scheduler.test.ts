@@ -20,7 +20,7 @@ import { http, removeDir, startServer, waitFor, type ServerProc } from './harnes
  * pods and over-commit). To test the scheduler embedded in `skiff server`
  * instead, set this to false.
  */
-const IN_PROCESS = true;
+const IN_PROCESS = false;
 
 async function startTestScheduler(s: ServerProc): Promise<{ stop(): Promise<void> }> {
   if (!IN_PROCESS) return { stop: async () => undefined };
@@ -38,18 +38,23 @@ interface Cluster {
   get(name: string): Promise<Obj>;
   nodeOf(name: string): Promise<string | undefined>;
   events(pod: string): Promise<Obj[]>;
+  /** Stops the API server and starts it again on the same data dir and port. */
+  restartServer(): Promise<void>;
 }
 
 /** Runs `fn` against a fresh server with the scheduler running; cleans up either way. */
 async function withCluster(fn: (c: Cluster) => Promise<void>): Promise<void> {
-  const s = await startServer({ extraArgs: IN_PROCESS ? ['--disable-scheduler'] : [] });
+  const extraArgs = IN_PROCESS ? ['--disable-scheduler'] : [];
+  let s = await startServer({ extraArgs });
   const call = async (method: string, path: string, body?: unknown, contentType?: string): Promise<Obj> => {
     const r = await http(s, method, path, body === undefined ? undefined : JSON.stringify(body), contentType ? { 'content-type': contentType } : {});
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
     return r.json();
   };
   const c: Cluster = {
-    s,
+    get s() {
+      return s;
+    },
     call,
     async node(name, o = {}) {
       const res = { cpu: o.cpu ?? '2', memory: o.memory ?? '4Gi', pods: '110' };
@@ -73,6 +78,10 @@ async function withCluster(fn: (c: Cluster) => Promise<void>): Promise<void> {
     get: (name) => call('GET', `/api/v1/namespaces/default/pods/${name}`),
     nodeOf: async (name) => (await c.get(name)).spec.nodeName,
     events: async (pod) => (await call('GET', '/api/v1/namespaces/default/events')).items.filter((e: Obj) => e.involvedObject?.name === pod),
+    async restartServer() {
+      await s.stop();
+      s = await startServer({ dataDir: s.dataDir, port: s.port, extraArgs });
+    },
   };
   const sched = await startTestScheduler(s);
   try {
@@ -191,5 +200,16 @@ describe('scheduler against a real API server', () => {
       assert.equal((await placements(c, ['big'])).get('big'), 'n2');
       const scheduled = await waitFor(async () => (await c.get('big')).status.conditions?.find((x: Obj) => x.type === 'PodScheduled' && x.status === 'True'), 'PodScheduled=True');
       assert.ok(scheduled);
+    }));
+
+  it('keeps scheduling across an API server restart (informers resume)', () =>
+    withCluster(async (c) => {
+      await c.node('n1');
+      await c.pod('before');
+      assert.equal((await placements(c, ['before'])).get('before'), 'n1');
+      await c.restartServer();
+      await c.node('n2', { cpu: '4' });
+      await c.pod('after', { cpu: '3' });
+      assert.equal((await placements(c, ['after'])).get('after'), 'n2', 'the node added after the restart was seen');
     }));
 });

@@ -78,7 +78,12 @@ export interface FrameworkOptions {
 export class Framework {
   private nextStartNodeIndex = 0;
   private readonly random: () => number;
+  // Buffers reused across cycles (cycles never overlap): a cycle at 5,000 nodes
+  // would otherwise allocate ~12 KB just for these, and young-generation GC
+  // pauses delay the bindings' responses.
   private scratch = new Float64Array(0);
+  private totalsBuf = new Float64Array(0);
+  private readonly feasibleBuf: NodeInfo[] = [];
 
   constructor(
     readonly profile: Profile,
@@ -106,9 +111,10 @@ export class Framework {
     }
 
     const want = numFeasibleNodesToFind(this.opts.percentageOfNodesToScore, n);
-    const feasible: NodeInfo[] = [];
-    const reasons = new Map<string, number>();
-    const rejecters = new Set<string>();
+    const feasible = this.feasibleBuf;
+    feasible.length = 0;
+    let reasons: Map<string, number> | undefined;
+    let rejecters: Set<string> | undefined;
     let processed = 0;
     const start = this.nextStartNodeIndex;
     for (let i = 0; i < n && feasible.length < want; i++) {
@@ -119,21 +125,29 @@ export class Framework {
         feasible.push(node);
         continue;
       }
-      rejecters.add(rejected.plugin);
+      (rejecters ??= new Set()).add(rejected.plugin);
+      reasons ??= new Map();
       for (const r of rejected.status.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
     this.nextStartNodeIndex = (start + processed) % n;
-    if (feasible.length === 0) return new FitError(n, reasons, rejecters);
+    if (feasible.length === 0) return new FitError(n, reasons ?? new Map(), rejecters ?? new Set());
     if (feasible.length === 1) return { node: feasible[0].name, evaluatedNodes: processed, feasibleNodes: 1 };
     const totals = this.score(state, feasible);
     return { node: feasible[this.selectHost(totals)].name, evaluatedNodes: processed, feasibleNodes: feasible.length };
   }
 
-  /** Weighted sum of every score plugin's (normalized) scores, per feasible node. */
+  /**
+   * Weighted sum of every score plugin's (normalized) scores, per feasible
+   * node. The result is a view on a buffer the next cycle reuses.
+   */
   score(state: CycleState, feasible: readonly NodeInfo[]): Float64Array {
     const k = feasible.length;
-    const totals = new Float64Array(k);
-    if (this.scratch.length < k) this.scratch = new Float64Array(k);
+    if (this.scratch.length < k) {
+      this.scratch = new Float64Array(k);
+      this.totalsBuf = new Float64Array(k);
+    }
+    const totals = this.totalsBuf.subarray(0, k);
+    totals.fill(0);
     for (const { plugin, weight } of this.profile.scores) {
       if (plugin.preScore && plugin.preScore(state, feasible).code === 'Skip') continue;
       const scores = this.scratch.subarray(0, k);

@@ -13,6 +13,11 @@
  * startScheduler resolves once both caches have synced and the loop runs;
  * stop() (or aborting `signal`) stops the informers and the loop, lets
  * bindings in flight finish, and gives queued events a moment to be written.
+ *
+ * Run one scheduler per schedulerName and cluster: there is no leader election
+ * yet, and two instances do not see each other's assumptions, so they could
+ * over-commit a node between them (one pod bound by both is safe: the second
+ * binding gets 409 and is dropped).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { logger } from '../../common/log.js';
@@ -112,6 +117,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<SchedulerH
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) ac.abort();
   const informers: RunningInformer[] = [];
+  // Connections for the bindings, opened while the caches fill (not awaited).
+  void rest.warm(opts.maxBindsInFlight ?? 32);
   try {
     // Nodes first, so the first pods popped see every node.
     informers.push(await startInformer<Node>(opts.kubeconfig, rest, '/api/v1/nodes', nodeHandlers, log, ac.signal));

@@ -22,11 +22,13 @@ export interface RunningInformer {
 }
 
 const RESTART_DELAY_MS = 1000;
+const MAX_RESTART_DELAY_MS = 30_000;
 
 /**
  * Starts an informer on `path` and resolves once its first list has been
- * delivered to the handlers (caches synced). Errors restart it after a second,
- * keeping its resourceVersion so it resumes the watch (or relists after 410).
+ * delivered to the handlers (caches synced), while the watch connects. Errors restart it after a second,
+ * doubling up to 30 s while errors repeat, keeping its resourceVersion so it
+ * resumes the watch (or relists after 410).
  * Rejects only if `signal` aborts before the first sync.
  */
 export async function startInformer<T extends KubernetesObject>(
@@ -38,15 +40,25 @@ export async function startInformer<T extends KubernetesObject>(
   signal: AbortSignal,
 ): Promise<RunningInformer> {
   let listed = false;
+  /** Next restart delay; back to the minimum once the informer delivers again. */
+  let delay = RESTART_DELAY_MS;
+  let resolveSynced: () => void = () => undefined;
+  const synced = new Promise<void>((r) => (resolveSynced = r));
   const informer: Informer<T> & ObjectCache<T> = makeInformer<T>(kc, path, async () => {
     const list = await rest.list<T>(path);
-    // The library hands the items to the handlers right after this returns, before start() resolves.
     listed = true;
+    delay = RESTART_DELAY_MS;
+    // The library hands the items to the handlers synchronously right after this
+    // returns, then opens the watch (from the list's resourceVersion, so nothing
+    // is missed). The cache is synced once that macrotask ends: no need to wait
+    // for the watch connection before scheduling.
+    setImmediate(resolveSynced);
     return list;
   });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const safe = (fn: (o: T) => void) => (o: T) => {
+    delay = RESTART_DELAY_MS;
     try {
       fn(o);
     } catch (e) {
@@ -57,8 +69,6 @@ export async function startInformer<T extends KubernetesObject>(
   informer.on('update', safe(h.upsert));
   informer.on('delete', safe(h.remove));
 
-  let resolveSynced: () => void = () => undefined;
-  const synced = new Promise<void>((r) => (resolveSynced = r));
   const start = async (): Promise<void> => {
     if (stopped) return;
     try {
@@ -70,10 +80,11 @@ export async function startInformer<T extends KubernetesObject>(
   };
   informer.on('error', (err: unknown) => {
     if (stopped) return;
-    log.warn({ err, path }, 'informer error; restarting');
+    log.warn({ err, path, retryInMs: delay }, 'informer error; restarting');
     clearTimeout(timer);
-    timer = setTimeout(() => void start(), RESTART_DELAY_MS);
+    timer = setTimeout(() => void start(), delay);
     timer.unref();
+    delay = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
   });
 
   const stop = async (): Promise<void> => {

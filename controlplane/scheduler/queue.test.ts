@@ -123,6 +123,18 @@ describe('SchedulingQueue', () => {
     assert.equal(q.stats().unschedulable, 0);
   });
 
+  it('retries after backoff a pod whose spec changed while it was in flight', () => {
+    const { clock, q } = setup();
+    const p = podInfo('p');
+    q.add(p);
+    q.pop();
+    q.add(newPodInfo({ ...p.pod, spec: { ...p.pod.spec!, tolerations: [{ operator: 'Exists' }] } }));
+    q.requeueUnschedulable(p.uid, new Set(['TaintToleration']));
+    assert.deepEqual(q.stats(), { active: 0, backoff: 1, unschedulable: 0, inFlight: 0 });
+    clock.advance(1000);
+    assert.equal(q.pop()?.pi.tolerations.length, 1);
+  });
+
   it('forgets pods deleted while in flight', () => {
     const { q } = setup();
     const p = podInfo('p');

@@ -34,6 +34,8 @@ export interface QueuedPodInfo {
   lastFailure: number;
   /** The scheduling cycle that popped it last. */
   cycle: number;
+  /** Its spec or labels changed while in flight: the verdict may be stale. */
+  changedInFlight?: boolean;
 }
 
 export interface QueueOptions {
@@ -109,6 +111,7 @@ export class SchedulingQueue {
     const uid = pi.uid;
     const flying = this.inFlight.get(uid);
     if (flying) {
+      if (specChanged(flying.pi, pi)) flying.changedInFlight = true;
       flying.pi = pi;
       return;
     }
@@ -151,6 +154,7 @@ export class SchedulingQueue {
     if (!q) return undefined;
     q.attempts++;
     q.cycle = ++this.schedulingCycle;
+    q.changedInFlight = false;
     this.inFlight.set(q.pi.uid, q);
     return q;
   }
@@ -176,7 +180,8 @@ export class SchedulingQueue {
     this.inFlight.delete(uid);
     q.unschedulablePlugins = plugins;
     q.lastFailure = this.clock.now();
-    let missed = false;
+    // A relevant event, or a change to the pod itself, during the cycle: do not wait for another.
+    let missed = q.changedInFlight === true;
     for (const [ev, cycle] of this.eventCycle) if (cycle >= q.cycle && this.worthRetry(q, ev)) missed = true;
     if (missed) this.toBackoff(q);
     else this.unschedulable.set(uid, q);

@@ -32,6 +32,7 @@ interface Dispatcher {
 const AUTH_REFRESH_MS = 5 * 60_000;
 
 export class RestClient {
+  /** Auth headers plus accept; requests without a body send this very object. */
   private headers: Record<string, string> = {};
   private authAt = -Infinity;
   private readonly origin: string;
@@ -54,26 +55,23 @@ export class RestClient {
     const ctx = new RequestContext(cluster.server, HttpMethod.GET);
     await kc.applySecurityAuthentication(ctx);
     const client = new RestClient(kc, cluster.server, ctx.getDispatcher() as unknown as Dispatcher | undefined);
-    client.headers = ctx.getHeaders();
+    client.headers = { ...ctx.getHeaders(), accept: 'application/json' };
     client.authAt = Date.now();
     return client;
   }
 
-  private async authHeaders(): Promise<Record<string, string>> {
-    if (Date.now() - this.authAt > AUTH_REFRESH_MS) {
-      const ctx = new RequestContext(this.origin, HttpMethod.GET);
-      await this.kc.applySecurityAuthentication(ctx);
-      this.headers = ctx.getHeaders();
-      this.authAt = Date.now();
-    }
-    return this.headers;
+  private async refreshAuth(): Promise<void> {
+    const ctx = new RequestContext(this.origin, HttpMethod.GET);
+    await this.kc.applySecurityAuthentication(ctx);
+    this.headers = { ...ctx.getHeaders(), accept: 'application/json' };
+    this.authAt = Date.now();
   }
 
   /** One request; `body` is sent as JSON with `contentType`. Resolves with any HTTP status. */
   async request(method: string, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<ApiResponse> {
-    const headers: Record<string, string> = { ...(await this.authHeaders()), accept: 'application/json' };
+    if (Date.now() - this.authAt > AUTH_REFRESH_MS) await this.refreshAuth();
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers['content-type'] = contentType;
+    const headers = payload === undefined ? this.headers : { ...this.headers, 'content-type': contentType };
     const fullPath = this.prefix + path;
     let status: number;
     let text: string;
@@ -96,6 +94,14 @@ export class RestClient {
       }
     }
     return { status, body: parsed };
+  }
+
+  /**
+   * Opens up to `n` pooled connections at once with cheap concurrent GETs, so
+   * the first burst of bindings does not pay n TLS handshakes. Best effort.
+   */
+  async warm(n: number): Promise<void> {
+    await Promise.allSettled(Array.from({ length: n }, () => this.request('GET', '/version')));
   }
 
   /** GET a list; throws unless 200 (informers retry). */

@@ -75,8 +75,13 @@ export interface SchedulerDeps {
   maxBindsInFlight?: number;
 }
 
-/** Run at most this long between yields to the event loop, so informers and bindings progress. */
-const SLICE_MS = 10;
+/**
+ * Run at most this long between yields to the event loop. Short, because a
+ * binding response or watch event waiting behind a scheduling slice delays the
+ * next binding, which then misses the API server's next group commit; with
+ * 10 ms slices we measured event-loop delays of 30 ms (p99) during bursts.
+ */
+const SLICE_MS = 2;
 
 const target = (pi: PodInfo): EventTarget => ({ namespace: pi.namespace, name: pi.name, uid: pi.uid, resourceVersion: pi.pod.metadata?.resourceVersion });
 
