@@ -36,6 +36,9 @@ describe('hostile input', () => {
     assertStatus(await http(s, 'GET', '/api/v1/namespaces', undefined, {}, false), 401, 'Unauthorized');
     assertStatus(await http(s, 'GET', '/api/v1/namespaces', undefined, { authorization: 'Bearer wrong' }, false), 401, 'Unauthorized');
     for (const p of ['/healthz', '/livez', '/readyz']) assert.equal((await http(s, 'GET', p, undefined, {}, false)).status, 200);
+    const verbose = await http(s, 'GET', '/readyz?verbose', undefined, {}, false);
+    assert.match(verbose.body, /^\[\+\]store ok$/m);
+    assert.match(verbose.body, /^readyz check passed$/m);
   });
 
   it('rejects malformed JSON and YAML with 400', async () => {

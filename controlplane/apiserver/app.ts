@@ -44,16 +44,17 @@ export function createApp(o: AppOptions): express.Express {
       .catch((e) => sendError(res, e, log));
   };
 
-  const health = (check: boolean): Handler => async (_req, res) => {
-    if (check && !(await o.ready())) {
-      res.status(500).type('text/plain').send('[-]store failed\nreadyz check failed');
-      return;
-    }
-    res.status(200).type('text/plain').send('ok');
+  // Like kube-apiserver: `ok`, or with ?verbose one line per check and a verdict.
+  const health = (name: string, check: boolean): Handler => async (req, res) => {
+    const storeOk = !check || (await o.ready().catch(() => false));
+    const verbose = req.query.verbose !== undefined;
+    const lines = ['[+]ping ok', ...(check ? [storeOk ? '[+]store ok' : '[-]store failed: reason withheld'] : [])];
+    const verdict = storeOk ? `${name} check passed` : `${name} check failed`;
+    res.status(storeOk ? 200 : 500).type('text/plain').send(verbose || !storeOk ? `${lines.join('\n')}\n${verdict}\n` : 'ok');
   };
-  app.get('/healthz', wrap(health(false)));
-  app.get('/livez', wrap(health(false)));
-  app.get('/readyz', wrap(health(true)));
+  app.get('/healthz', wrap(health('healthz', false)));
+  app.get('/livez', wrap(health('livez', false)));
+  app.get('/readyz', wrap(health('readyz', true)));
 
   // Authentication: everything below needs a valid bearer token.
   app.use((req, res, next) => {
