@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import { SqliteStore } from '../controlplane/store/sqlite.js';
 import { API_ONLY, removeDir, startServer, type ServerProc } from '../test/harness.js';
-import { percentile, printRows, type Row } from './report.js';
+import { drive, percentile, printRows, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
 const CONCURRENCY = 50;
@@ -22,23 +22,6 @@ function configMap(ns: string, name: string): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { bench: 'api' } }, data: { key: 'x'.repeat(200) } });
 }
 
-/** Runs `total` operations with `concurrency` in flight; returns per-op latencies (ms) and the wall time. */
-async function drive(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<{ lat: number[]; seconds: number }> {
-  const lat: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        lat.push(performance.now() - t);
-      }
-    }),
-  );
-  return { lat, seconds: (performance.now() - start) / 1000 };
-}
 
 /** Issues `total` operations at a fixed rate (open loop), returning latencies. */
 async function paced(total: number, perSecond: number, op: (i: number) => Promise<void>): Promise<number[]> {

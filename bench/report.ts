@@ -29,3 +29,21 @@ export function printRows(title: string, rows: Row[]): void {
     if (i === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   }
 }
+
+/** Runs `total` operations with `concurrency` in flight; returns per-op latencies (ms) and the wall time. */
+export async function drive(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<{ lat: number[]; seconds: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t = performance.now();
+        await op(i);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  return { lat, seconds: (performance.now() - start) / 1000 };
+}

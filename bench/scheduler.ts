@@ -26,7 +26,7 @@ import { RestClient, podPath } from '../controlplane/scheduler/rest.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { startScheduler, type StatsSnapshot } from '../controlplane/scheduler/index.js';
 import { removeDir, startServer, type ServerProc } from '../test/harness.js';
-import { percentile, printRows, type Row } from './report.js';
+import { drive, percentile, printRows, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
 const CONCURRENCY = 32;
@@ -47,22 +47,6 @@ const SCENARIOS: Scenario[] = quick
   ? [{ nodes: 1000, pods: 1000, initPods: 500, floorPods: 1000 }, { nodes: 5000, pods: 2000, initPods: 1000, floorPods: 1000 }]
   : [{ nodes: 5000, pods: 10000, initPods: 1000, floorPods: 5000 }, { nodes: 1000, pods: 1000, initPods: 500, floorPods: 1000 }];
 
-async function drive(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<{ lat: number[]; seconds: number }> {
-  const lat: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        lat.push(performance.now() - t);
-      }
-    }),
-  );
-  return { lat, seconds: (performance.now() - start) / 1000 };
-}
 
 function node(i: number): object {
   const name = `node-${i}`;

@@ -3,43 +3,15 @@
  * nodes, a node whose lease stops going Unknown with its pods evicted and
  * replaced, DaemonSets placing one pod per eligible node and rolling an update,
  * and pod garbage collection. Fake nodes (FakeNodes) renew leases and play
- * scheduler and kubelet; the controllers run in-process via `startControlPlane`.
+ * scheduler and kubelet; the control plane comes from `./controlplane.ts`.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { isLogLevel, setLogLevel } from '../common/log.js';
-import { startControllers } from '../controlplane/controllers/index.js';
 import { ApiClient, isNotFound } from '../controlplane/controllers/client.js';
 import { FakeNodes } from '../controlplane/controllers/fakenodes.js';
-import { kubectlOk, removeDir, startServer, waitFor, type ServerProc } from './harness.js';
-
-const level = process.env.SKIFF_LOG_LEVEL ?? 'warn';
-if (isLogLevel(level)) setLogLevel(level);
-
-/**
- * Where the controllers under test run. false: `skiff server --disable-controllers` plus the
- * controllers started in-process below; true: the ones embedded in `skiff server`. Either
- * way no scheduler runs: FakeNodes binds pods itself.
- */
-const EMBEDDED = true;
-
-/** The one place the control plane starts (flip EMBEDDED to test the server's own controllers). */
-async function startControlPlane(): Promise<{ s: ServerProc; stop(): Promise<void> }> {
-  const args = ['--disable-scheduler', '--node-monitor-grace-period', '3s', '--terminated-pod-gc-threshold', '2', ...(EMBEDDED ? [] : ['--disable-controllers'])];
-  const s = await startServer({ extraArgs: args });
-  if (EMBEDDED) return { s, stop: () => s.stop() };
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(s.kubeconfig);
-  const cp = await startControllers({ kubeconfig: kc, clusterCidr: '10.244.0.0/16', nodeMonitorGracePeriodSeconds: 3, terminatedPodGcThreshold: 2 });
-  return {
-    s,
-    stop: async () => {
-      await cp.stop();
-      await s.stop();
-    },
-  };
-}
+import { kubectlOk, removeDir, waitFor, type ServerProc } from './harness.js';
+import { startControlPlane } from './controlplane.js';
 
 describe('node controllers against skiff server', () => {
   let s: ServerProc;
