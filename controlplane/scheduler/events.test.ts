@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../../common/clock.js';
 import { EventRecorder, type EventSink } from './events.js';
 
 const target = { namespace: 'default', name: 'web-1', uid: 'u1' };

@@ -15,7 +15,7 @@
  *   burst of thousands of pods cannot starve the bindings of the API server.
  */
 import { hostname } from 'node:os';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../common/clock.js';
 import type { RestClient } from './rest.js';
 
 export interface EventTarget {

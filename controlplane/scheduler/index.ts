@@ -22,7 +22,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { logger } from '../../common/log.js';
 import { SchedulerCache } from './cache.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../../common/clock.js';
 import { EventRecorder, restEventSink } from './events.js';
 import { Framework } from './framework.js';
 import { startInformer, type RunningInformer } from './informers.js';
@@ -35,7 +35,7 @@ import { restSchedulerApi, Scheduler, type SchedulerStats } from './scheduler.js
 
 export { USAGE_ANNOTATION, formatUsage, parseUsage } from './objects.js';
 export { DEFAULT_PROFILE, REGISTRY, type ProfileConfig } from './registry.js';
-export type { Clock } from './clock.js';
+export type { Clock } from '../../common/clock.js';
 export type { SchedulerStats } from './scheduler.js';
 
 export interface SchedulerOptions {

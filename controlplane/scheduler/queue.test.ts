@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../../common/clock.js';
 import { SchedulingQueue } from './queue.js';
 import { buildProfile } from './registry.js';
 import { podInfo } from './testutil.js';

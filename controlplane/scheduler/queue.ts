@@ -17,7 +17,7 @@
  * Time comes from the Clock: with a FakeClock, backoff expiry and the
  * unschedulable flush happen inside clock.advance(), synchronously.
  */
-import type { Clock, Timer } from './clock.js';
+import type { Clock, TimerHandle } from '../../common/clock.js';
 import { KeyedHeap } from './heap.js';
 import type { PodInfo } from './podinfo.js';
 import type { ClusterEvent } from './types.js';
@@ -74,8 +74,8 @@ export class SchedulingQueue {
   private readonly eventCycle = new Map<ClusterEvent, number>();
   private schedulingCycle = 0;
   private waiters: (() => void)[] = [];
-  private backoffTimer: { timer: Timer; due: number } | undefined;
-  private leftoverTimer: Timer | undefined;
+  private backoffTimer: { timer: TimerHandle; due: number } | undefined;
+  private leftoverTimer: TimerHandle | undefined;
   private closed = false;
 
   constructor(o: QueueOptions) {
@@ -249,14 +249,14 @@ export class SchedulingQueue {
     this.backoffTimer?.timer.cancel();
     this.backoffTimer = undefined;
     if (due === undefined || this.closed) return;
-    this.backoffTimer = { due, timer: this.clock.setTimer(() => ((this.backoffTimer = undefined), this.flushBackoffCompleted()), due - this.clock.now()) };
+    this.backoffTimer = { due, timer: this.clock.after(due - this.clock.now(), () => ((this.backoffTimer = undefined), this.flushBackoffCompleted())) };
   }
 
   private armLeftover(): void {
-    this.leftoverTimer = this.clock.setTimer(() => {
+    this.leftoverTimer = this.clock.after(LEFTOVER_FLUSH_MS, () => {
       this.flushUnschedulableLeftover();
       if (!this.closed) this.armLeftover();
-    }, LEFTOVER_FLUSH_MS);
+    });
   }
 
   private wake(): void {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { logger } from '../../common/log.js';
 import { SchedulerCache } from './cache.js';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../../common/clock.js';
 import { EventRecorder, type EventSink } from './events.js';
 import { Framework } from './framework.js';
 import type { V1PodCondition } from '@kubernetes/client-node';

@@ -15,7 +15,7 @@
  */
 import type { Logger } from '../../common/log.js';
 import type { SchedulerCache } from './cache.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../common/clock.js';
 import type { EventRecorder, EventTarget } from './events.js';
 import { FitError, type Framework } from './framework.js';
 import type { PodInfo } from './podinfo.js';
