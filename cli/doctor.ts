@@ -1,14 +1,17 @@
 /**
- * `skiff doctor`: one line per check, each failure with its fix. Grows with the
- * agent (runtime, cgroups, iptables, bridge) as those parts land.
+ * `skiff doctor`: one line per check, each failure with its fix. The node's checks
+ * (Docker, cgroups, iptables, bridge, CNI plugin, tools) live with the agent's host
+ * layer, in agent/host/checks.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { hostChecks, type CheckResult } from '../agent/host/checks.js';
 
 interface Check {
   name: string;
   required: boolean;
-  run(): Promise<string | undefined>;
+  /** A problem with its fix; undefined, or `{ info }` to show a detail, when fine. */
+  run(): Promise<CheckResult>;
 }
 
 function has(cmd: string, args: string[] = ['--version']): string | undefined {
@@ -47,13 +50,15 @@ const checks: Check[] = [
     required: false,
     run: async () => (process.getuid?.() === 0 ? undefined : 'run as root (sudo): the server writes /etc/skiff and /var/lib/skiff'),
   },
+  ...hostChecks,
 ];
 
 export async function runDoctor(): Promise<number> {
   let failed = false;
   for (const c of checks) {
-    const problem = await c.run();
+    const problem = await c.run().catch((err: Error) => `the check itself failed: ${err.message}`);
     if (!problem) process.stdout.write(`ok    ${c.name}\n`);
+    else if (typeof problem === 'object') process.stdout.write(`ok    ${c.name} (${problem.info})\n`);
     else {
       process.stdout.write(`${c.required ? 'FAIL' : 'warn'}  ${c.name}: ${problem}\n`);
       if (c.required) failed = true;

@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { isLogLevel, setLogLevel } from '../common/log.js';
 import { runDoctor } from './doctor.js';
 import { runDown, runKubeconfig, runUp } from './up.js';
-import { DEFAULTS, startServer } from '../controlplane/server.js';
+import { DEFAULTS } from '../controlplane/settings.js';
+import { AGENT_DEFAULTS } from '../agent/settings.js';
 
 interface Command {
   summary: string;
@@ -70,6 +71,25 @@ function countFlag(v: string | undefined, name: string, dflt: number): number {
   return Number(v);
 }
 
+const AGENT_FLAGS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+  'ca-file': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'node-name': { type: 'string' },
+  'node-ip': { type: 'string' },
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'pod-manifest-path': { type: 'string' },
+  'cluster-cidr': { type: 'string' },
+  'service-cidr': { type: 'string' },
+  'cluster-dns': { type: 'string' },
+  'cluster-domain': { type: 'string' },
+  'reserved-cpu': { type: 'string' },
+  'reserved-memory': { type: 'string' },
+} satisfies FlagSpec;
+
 const commands: Record<string, Command> = {
   server: {
     summary: 'run the control plane (API server on an embedded SQLite store) in the foreground',
@@ -105,6 +125,8 @@ ${LOG_HELP}`,
     async run(args) {
       const f = flags(args, SERVER_FLAGS);
       if (f.help) return help('server');
+      // Loaded on demand: an agent process must not carry the server's modules (and vice versa).
+      const { startServer } = await import('../controlplane/server.js');
       const srv = await startServer({
         dataDir: f['data-dir'] ?? DEFAULTS.dataDir,
         bindAddress: f['bind-address'] ?? DEFAULTS.bindAddress,
@@ -135,30 +157,99 @@ ${LOG_HELP}`,
       process.exit(0);
     },
   },
+  agent: {
+    summary: 'run the node agent (kubelet on Docker, CNI networking) in the foreground',
+    help: `Usage: skiff agent --server URL (--token T | --token-file F) --ca-file F [flags]
+       skiff agent --kubeconfig F [flags]
+
+Registers this host as a Node and runs the pods the scheduler binds to it as Docker
+containers, each pod in its own network namespace on the skiff0 bridge.
+
+Flags:
+  --server URL            API server, e.g. https://192.168.56.10:6443
+  --token T               node-join token (the server's <data-dir>/tokens.json "node")
+  --token-file F          read the token from a file instead
+  --ca-file F             the cluster CA certificate (the server's <data-dir>/pki/ca.crt)
+  --kubeconfig F          credentials from a kubeconfig instead of the three flags above
+  --node-name N           Node name (default: this host's name, lowercased)
+  --node-ip IP            address other nodes and the API server reach this node on
+                          (default: the source address of the default route)
+  --data-dir DIR          agent state: pods' volumes, CNI results, serving cert
+                          (default ${AGENT_DEFAULTS.dataDir})
+  --port PORT             the agent's HTTPS port for logs and exec (default ${AGENT_DEFAULTS.port}; 0 picks one)
+  --pod-manifest-path D   static pod manifests (default ${AGENT_DEFAULTS.manifests})
+  --cluster-cidr CIDR     pod network of the whole cluster (default ${AGENT_DEFAULTS.clusterCIDR})
+  --service-cidr CIDR     Service ClusterIPs, routed to a local dummy device (default ${AGENT_DEFAULTS.serviceCIDR})
+  --cluster-dns IP        nameserver for ClusterFirst pods (default ${AGENT_DEFAULTS.clusterDNS})
+  --cluster-domain D      (default ${AGENT_DEFAULTS.clusterDomain})
+  --reserved-cpu Q        kept back from allocatable for the system (default ${AGENT_DEFAULTS.reservedCpu})
+  --reserved-memory Q     (default ${AGENT_DEFAULTS.reservedMemory})
+${LOG_HELP}`,
+    async run(args) {
+      const f = flags(args, AGENT_FLAGS);
+      if (f.help) return help('agent');
+      const { startAgent } = await import('../agent/agent.js');
+      const a = await startAgent({
+        server: f.server,
+        token: f.token,
+        tokenFile: f['token-file'],
+        caFile: f['ca-file'],
+        kubeconfig: f.kubeconfig,
+        nodeName: f['node-name'],
+        nodeIP: f['node-ip'],
+        dataDir: f['data-dir'] ?? AGENT_DEFAULTS.dataDir,
+        port: intFlag(f.port, 'port', AGENT_DEFAULTS.port),
+        manifests: f['pod-manifest-path'] ?? AGENT_DEFAULTS.manifests,
+        clusterCIDR: f['cluster-cidr'] ?? AGENT_DEFAULTS.clusterCIDR,
+        serviceCIDR: f['service-cidr'] ?? AGENT_DEFAULTS.serviceCIDR,
+        clusterDNS: f['cluster-dns'] ?? AGENT_DEFAULTS.clusterDNS,
+        clusterDomain: f['cluster-domain'] ?? AGENT_DEFAULTS.clusterDomain,
+        reservedCpu: f['reserved-cpu'] ?? AGENT_DEFAULTS.reservedCpu,
+        reservedMemory: f['reserved-memory'] ?? AGENT_DEFAULTS.reservedMemory,
+      });
+      process.stdout.write(`skiff agent ready node=${a.nodeName} port=${a.port}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      setTimeout(() => process.exit(1), 10_000).unref();
+      // Pods keep running: a stopped agent leaves its containers to the next one (adoption).
+      await a.close();
+      process.exit(0);
+    },
+  },
   up: {
     summary: 'bring up a cluster on this host (in the background) and wait until it answers',
     help: `Usage: skiff up [flags]
 
-Starts the control plane in the background (logs in /var/log/skiff), waits until it is
-ready, writes ${DEFAULTS.kubeconfig} and, when none exists, ~/.kube/config.
-Running it again while the cluster is up changes nothing.
+Starts the control plane and this host's agent in the background (logs in /var/log/skiff),
+waits until the node is Ready, writes ${DEFAULTS.kubeconfig} and, when none exists,
+~/.kube/config. Running it again while the cluster is up changes nothing.
 
 Flags:
-  --data-dir DIR   server state (default ${DEFAULTS.dataDir})
-  --port PORT      HTTPS port (default ${DEFAULTS.port})
+  --data-dir DIR    server state (default ${DEFAULTS.dataDir})
+  --port PORT       HTTPS port (default ${DEFAULTS.port})
+  --node-name N     this node's name (default: the host name)
+  --no-agent        run the control plane only
 ${LOG_HELP}`,
     async run(args) {
-      const f = flags(args, { 'data-dir': { type: 'string' }, port: { type: 'string' } });
+      const f = flags(args, { 'data-dir': { type: 'string' }, port: { type: 'string' }, 'node-name': { type: 'string' }, 'no-agent': { type: 'boolean' } });
       if (f.help) return help('up');
-      return runUp({ dataDir: f['data-dir'] ?? DEFAULTS.dataDir, port: intFlag(f.port, 'port', DEFAULTS.port) });
+      return runUp({
+        dataDir: f['data-dir'] ?? DEFAULTS.dataDir,
+        port: intFlag(f.port, 'port', DEFAULTS.port),
+        nodeName: f['node-name'],
+        noAgent: (f as Record<string, unknown>)['no-agent'] === true,
+      });
     },
   },
   down: {
     summary: 'stop what `skiff up` started on this host (state is kept)',
     help: `Usage: skiff down
 
-Stops the processes \`skiff up\` started, by their recorded PIDs, and waits for them to exit.
-The cluster state in ${DEFAULTS.dataDir} is kept; \`skiff up\` resumes it.`,
+Stops the agent and the server \`skiff up\` started, by their recorded PIDs, then removes
+the pods' containers (releasing their IPs) and Skiff's host network rules. The cluster
+state in ${DEFAULTS.dataDir} is kept: \`skiff up\` starts the same pods again.`,
     async run(args) {
       const f = flags(args, {});
       if (f.help) return help('down');

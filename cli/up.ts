@@ -1,15 +1,15 @@
 /**
- * `skiff up` / `skiff down` on one host: the server runs detached, its PID in
+ * `skiff up` / `skiff down` on one host: the server and the agent run detached, its PID in
  * /run/skiff, its log in /var/log/skiff. Readiness is polled on /readyz with a
  * deadline; `down` signals only the PIDs it recorded and waits for them to exit.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:https';
-import { DEFAULTS } from '../controlplane/server.js';
+import { DEFAULTS } from '../controlplane/settings.js';
 
 const RUN_DIR = process.env.SKIFF_RUN_DIR ?? '/run/skiff';
 const LOG_DIR = process.env.SKIFF_LOG_DIR ?? '/var/log/skiff';
@@ -56,26 +56,47 @@ async function waitFor(cond: () => Promise<boolean>, deadlineMs: number, pid: nu
   return false;
 }
 
-export async function runUp(o: { dataDir: string; port: number }): Promise<number> {
+/** Spawns `skiff <args>` detached, logging to /var/log/skiff/<name>.log, its pid in /run/skiff/<name>.pid. */
+function spawnDetached(name: string, args: string[]): { pid: number; log: string } {
+  const logFile = join(LOG_DIR, `${name}.log`);
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [MAIN, ...args], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  writeFileSync(join(RUN_DIR, `${name}.pid`), `${child.pid}\n`);
+  process.stdout.write(`skiff: ${name} starting (pid ${child.pid}, log ${logFile})\n`);
+  return { pid: child.pid!, log: logFile };
+}
+
+/** The node-join token as a file of its own (0600), as the agent's --token-file reads it. */
+function nodeTokenFile(dataDir: string): string {
+  const f = join(dataDir, 'node-token');
+  if (!existsSync(f)) {
+    const t = JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { node: string };
+    writeFileSync(f, `${t.node}\n`, { mode: 0o600 });
+  }
+  return f;
+}
+
+export interface UpOptions {
+  dataDir: string;
+  port: number;
+  /** Run the control plane only. */
+  noAgent?: boolean;
+  nodeName?: string;
+}
+
+export async function runUp(o: UpOptions): Promise<number> {
   mkdirSync(RUN_DIR, { recursive: true });
   mkdirSync(LOG_DIR, { recursive: true });
-  const running = readPid('server');
-  if (running) {
-    process.stdout.write(`skiff: server already running (pid ${running})\n`);
-    return 0;
-  }
-  const logFile = join(LOG_DIR, 'server.log');
-  const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [MAIN, 'server', '--data-dir', o.dataDir, '--port', String(o.port), '--write-kubeconfig', DEFAULTS.kubeconfig], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
-  child.unref();
-  writeFileSync(join(RUN_DIR, 'server.pid'), `${child.pid}\n`);
-  process.stdout.write(`skiff: server starting (pid ${child.pid}, log ${logFile})\n`);
-  if (!(await waitFor(() => readyz(o.port), 60_000, child.pid!))) {
-    process.stderr.write(`skiff: server did not become ready; see ${logFile}\n`);
-    return 1;
+  let server = readPid('server');
+  if (server) process.stdout.write(`skiff: server already running (pid ${server})\n`);
+  else {
+    const s = spawnDetached('server', ['server', '--data-dir', o.dataDir, '--port', String(o.port), '--write-kubeconfig', DEFAULTS.kubeconfig]);
+    server = s.pid;
+    if (!(await waitFor(() => readyz(o.port), 60_000, server))) {
+      process.stderr.write(`skiff: server did not become ready; see ${s.log}\n`);
+      return 1;
+    }
   }
   const kube = join(homedir(), '.kube', 'config');
   if (!existsSync(kube)) {
@@ -83,27 +104,108 @@ export async function runUp(o: { dataDir: string; port: number }): Promise<numbe
     copyFileSync(join(o.dataDir, 'admin.kubeconfig'), kube);
     process.stdout.write(`skiff: wrote ${kube}\n`);
   }
-  process.stdout.write(`skiff: cluster is up: kubectl --kubeconfig ${DEFAULTS.kubeconfig} get namespaces\n`);
+  if (!o.noAgent) {
+    const running = readPid('agent');
+    if (running) process.stdout.write(`skiff: agent already running (pid ${running})\n`);
+    else {
+      const a = spawnDetached('agent', [
+        'agent',
+        '--server', `https://127.0.0.1:${o.port}`,
+        '--token-file', nodeTokenFile(o.dataDir),
+        '--ca-file', join(o.dataDir, 'pki', 'ca.crt'),
+        ...(o.nodeName ? ['--node-name', o.nodeName] : []),
+      ]);
+      const nodeName = (o.nodeName ?? hostname()).toLowerCase();
+      const ready = await waitFor(() => nodeReady(o.dataDir, o.port, nodeName), 120_000, a.pid);
+      if (!ready) {
+        process.stderr.write(`skiff: node ${nodeName} did not become Ready; see ${a.log} (and 'skiff doctor')\n`);
+        return 1;
+      }
+      process.stdout.write(`skiff: node ${nodeName} is Ready\n`);
+    }
+  }
+  process.stdout.write(`skiff: cluster is up: kubectl --kubeconfig ${DEFAULTS.kubeconfig} get nodes\n`);
   return 0;
 }
 
-export async function runDown(): Promise<number> {
-  const pid = readPid('server');
-  if (!pid) {
-    process.stdout.write('skiff: nothing is running\n');
-    rmSync(join(RUN_DIR, 'server.pid'), { force: true });
-    return 0;
-  }
+/** GET the Node with the admin token; true once its Ready condition is True. */
+function nodeReady(dataDir: string, port: number, name: string): Promise<boolean> {
+  const token = (JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { admin: string }).admin;
+  return new Promise((resolveReady) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: `/api/v1/nodes/${name}`, ca: readFileSync(join(dataDir, 'pki', 'ca.crt')), servername: 'localhost', headers: { authorization: `Bearer ${token}` }, timeout: 2000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          try {
+            const n = JSON.parse(body) as { status?: { conditions?: { type: string; status: string }[] } };
+            resolveReady(res.statusCode === 200 && !!n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+          } catch {
+            resolveReady(false);
+          }
+        });
+      },
+    );
+    req.on('error', () => resolveReady(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolveReady(false);
+    });
+    req.end();
+  });
+}
+
+async function stopPid(name: string): Promise<void> {
+  const pid = readPid(name);
+  rmSync(join(RUN_DIR, `${name}.pid`), { force: true });
+  if (!pid) return;
   process.kill(pid, 'SIGTERM');
   const end = Date.now() + 30_000;
   while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   if (alive(pid)) {
-    process.stderr.write(`skiff: server (pid ${pid}) did not stop within 30 s; killing it\n`);
+    process.stderr.write(`skiff: ${name} (pid ${pid}) did not stop within 30 s; killing it\n`);
     process.kill(pid, 'SIGKILL');
   }
-  rmSync(join(RUN_DIR, 'server.pid'), { force: true });
-  process.stdout.write(`skiff: server stopped (pid ${pid})\n`);
+  process.stdout.write(`skiff: ${name} stopped (pid ${pid})\n`);
+}
+
+/**
+ * Stops the agent, then the server, then removes what the agent left on the host:
+ * pod containers (their IPs released through the CNI plugin) and the host network
+ * rules. Cluster state is kept: the next `up` starts the same pods again.
+ */
+export async function runDown(o: { agentDataDir?: string } = {}): Promise<number> {
+  const any = readPid('agent') || readPid('server');
+  await stopPid('agent');
+  await stopPid('server');
+  const removed = await removePodContainers(o.agentDataDir ?? '/var/lib/skiff/agent');
+  const { teardownHostNetwork } = await import('../agent/host/network.js');
+  await teardownHostNetwork().catch((e: Error) => process.stderr.write(`skiff: host network teardown: ${e.message}\n`));
+  if (!any && removed === 0) process.stdout.write('skiff: nothing is running\n');
+  else if (removed) process.stdout.write(`skiff: removed ${removed} pod container(s)\n`);
   return 0;
+}
+
+async function removePodContainers(agentDataDir: string): Promise<number> {
+  const { SANDBOX_IMAGE } = await import('../agent/host/images.js');
+  const { CniNetwork } = await import('../agent/network/cni.js');
+  const { DockerRuntime } = await import('../agent/runtime/docker.js');
+  const rt = new DockerRuntime({ sandboxImage: SANDBOX_IMAGE });
+  try {
+    await rt.version();
+  } catch {
+    return 0; // no engine: nothing of ours can be running
+  }
+  const cni = new CniNetwork(join(agentDataDir, 'cni'));
+  const containers = await rt.listContainers();
+  await Promise.all(containers.map((c) => rt.removeContainer(c.id)));
+  const sandboxes = await rt.listSandboxes();
+  for (const sb of sandboxes) {
+    if (!sb.hostNetwork) await cni.del({ containerId: sb.id, netns: sb.netnsPath ?? '', ifName: 'eth0' }).catch(() => undefined);
+    await rt.removeSandbox(sb.id);
+  }
+  return containers.length + sandboxes.length;
 }
 
 export async function runKubeconfig(dataDir: string): Promise<number> {

@@ -12,7 +12,9 @@ import { logger } from '../common/log.js';
 import { StatusError } from '../common/errors.js';
 import { createApp } from './apiserver/app.js';
 import { Authenticator, ensureTokens, type Tokens } from './apiserver/auth.js';
-import { ensurePki } from './apiserver/pki.js';
+import { ensureKubeletClientCert, ensurePki } from './apiserver/pki.js';
+import { createNodeProxy } from './apiserver/nodeproxy.js';
+import { setPodStreamer } from './apiserver/subresources.js';
 import { Registry } from './apiserver/registry.js';
 import { findResource } from './apiserver/resources.js';
 import { SYSTEM_NAMESPACES } from './apiserver/namespaces.js';
@@ -57,14 +59,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULTS = {
-  dataDir: '/var/lib/skiff/server',
-  bindAddress: '0.0.0.0',
-  port: 6443,
-  clusterCidr: '10.244.0.0/16',
-  serviceCidr: '10.96.0.0/12',
-  kubeconfig: '/etc/skiff/admin.kubeconfig',
-};
+import { DEFAULTS } from './settings.js';
+export { DEFAULTS };
 
 export function kubeconfig(server: string, caCert: string, token: string, user = 'admin'): string {
   const ca = Buffer.from(caCert).toString('base64');
@@ -106,7 +102,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const advertise = opts.advertiseAddress ?? (['0.0.0.0', '::', ''].includes(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);
   const pki = await ensurePki(opts.dataDir, [opts.bindAddress, advertise, hostname(), '10.96.0.1']);
+  const kubeletClient = await ensureKubeletClientCert(pki);
   const tokens = ensureTokens(opts.dataDir);
+  const auth = new Authenticator(tokens);
   const store = await openStore('sqlite', join(opts.dataDir, 'state.db'));
   const stopCompactor = store.startCompactor({ intervalMs: opts.compactIntervalMs ?? 60_000, keepRevisions: opts.keepRevisions ?? 10_000 });
   const registry = new Registry(store, log, { serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
@@ -116,7 +114,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let port = opts.port;
   const app = createApp({
     registry,
-    auth: new Authenticator(tokens),
+    auth,
     log,
     get serverAddress() {
       return `${advertise}:${port}`;
@@ -129,6 +127,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const server: Server = createServer({ key: pki.servingKey, cert: pki.servingCert }, app);
   server.keepAliveTimeout = 65_000;
+  // pods/log and pods/exec reach the node's agent; exec arrives as an upgrade, which express never sees.
+  const nodeProxy = createNodeProxy({ registry, auth, log, clientCert: kubeletClient.cert, clientKey: kubeletClient.key });
+  setPodStreamer(nodeProxy.streamer);
+  server.on('upgrade', nodeProxy.handleUpgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.bindAddress, () => resolve());
@@ -181,6 +183,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await c.stop().catch((e) => log.warn({ err: e, component: c.name }, 'stopping component failed'));
       }
       stopCompactor();
+      setPodStreamer(undefined);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Watches are long-lived: end their connections so close() completes.

@@ -69,3 +69,23 @@ export async function ensurePki(dataDir: string, hosts: string[]): Promise<Pki> 
     servingKey: readFileSync(srvKey, 'utf8'),
   };
 }
+
+/** CN of the client certificate the API server presents to agents (agent/server/auth.ts checks it). */
+export const KUBELET_CLIENT_CN = 'skiff-apiserver-kubelet-client';
+
+/**
+ * The API server's client certificate for agents, `<dir>/kubelet-client.{crt,key}`,
+ * signed by the cluster CA with clientAuth usage. Idempotent: kept once made.
+ */
+export async function ensureKubeletClientCert(pki: Pki): Promise<{ cert: string; key: string }> {
+  const crt = join(pki.dir, 'kubelet-client.crt');
+  const key = join(pki.dir, 'kubelet-client.key');
+  if (!existsSync(crt) || !existsSync(key)) {
+    writeFileSync(join(pki.dir, 'kubelet-client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+    await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'kubelet-client.key'], pki.dir);
+    await openssl(['req', '-new', '-key', 'kubelet-client.key', '-subj', `/CN=${KUBELET_CLIENT_CN}`, '-out', 'kubelet-client.csr'], pki.dir);
+    await openssl(['x509', '-req', '-in', 'kubelet-client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-sha256', '-extfile', 'kubelet-client.ext', '-out', 'kubelet-client.crt'], pki.dir);
+    rmSync(join(pki.dir, 'kubelet-client.csr'), { force: true });
+  }
+  return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') };
+}

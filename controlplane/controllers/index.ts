@@ -4,6 +4,7 @@
  * starts each controller's workers. `stop()` (or aborting `signal`) shuts the
  * queues down, waits for syncs in flight, and stops the informers.
  */
+import { clientNodeSource } from './clientnode.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { logger } from '../../common/log.js';
 import { realClock, type Clock } from './clock.js';
@@ -100,7 +101,7 @@ export async function startControllers(o: ControllerOptions): Promise<RunningCon
   const names = (o.only ?? [...CONTROLLERS]) as ControllerName[];
   for (const n of names) if (!CONTROLLERS.includes(n)) throw new Error(`unknown controller ${n}; known: ${CONTROLLERS.join(', ')}`);
   const api = new ApiClient(o.kubeconfig);
-  const informers = new InformerFactory({ api, kubeconfig: o.kubeconfig, log, clock });
+  const informers = new InformerFactory({ api, source: clientNodeSource(o.kubeconfig), log, clock });
   const ctx: ControllerContext = { api, informers, clock, log };
   const controllers = names.map((n) => build(n, ctx, o));
 

@@ -10,8 +10,6 @@
  * `hasSynced()` turns true once the first list is in the cache; controllers
  * start workers only after every informer they read has synced.
  */
-import * as k8s from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log.js';
 import { realClock, type Clock, type TimerHandle } from './clock.js';
 import type { Api } from './client.js';
@@ -34,10 +32,6 @@ export interface ListWatchSource {
 }
 
 export type SourceFactory = (path: string, list: () => Promise<Obj>) => ListWatchSource;
-
-export function clientNodeSource(kc: KubeConfig): SourceFactory {
-  return (path, list) => k8s.makeInformer(kc, path, list as never) as unknown as ListWatchSource;
-}
 
 export class SharedInformer {
   readonly store = new Indexer();
@@ -148,9 +142,8 @@ export class SharedInformer {
 export interface FactoryOptions {
   api: Api;
   log: Logger;
-  /** How informers list and watch; defaults to client-node's makeInformer over `kubeconfig`. */
-  source?: SourceFactory;
-  kubeconfig?: KubeConfig;
+  /** How informers list and watch: client-node's (clientnode.ts) in the controllers, ApiListWatch in the agent, a fake in tests. */
+  source: SourceFactory;
   clock?: Clock;
 }
 
@@ -160,9 +153,7 @@ export class InformerFactory {
   private readonly source: SourceFactory;
 
   constructor(private readonly opts: FactoryOptions) {
-    if (opts.source) this.source = opts.source;
-    else if (opts.kubeconfig) this.source = clientNodeSource(opts.kubeconfig);
-    else throw new Error('InformerFactory needs a source or a kubeconfig');
+    this.source = opts.source;
   }
 
   /** The informer for `kind` across all namespaces, or within one. */

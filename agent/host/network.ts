@@ -1,0 +1,188 @@
+/**
+ * The node's host networking, set up at agent start and undone by `skiff down`:
+ *
+ * - sysctls: `net.ipv4.ip_forward=1`; `net.bridge.bridge-nf-call-iptables=1` when
+ *   br_netfilter is there, so bridged pod-to-pod traffic crosses iptables (the
+ *   service proxy's DNAT must see it);
+ * - the service CIDR routed to the device `skiff-svc` (a dummy, or a detached tun
+ *   where the kernel has no dummy driver): a packet to a service IP that no proxy
+ *   rule rewrote is dropped there, never sent out of the default route, while
+ *   host-originated connections still find a route so OUTPUT DNAT can apply;
+ * - filter `SKIFF-FORWARD`, jumped to first from FORWARD: accepts traffic from and
+ *   to the cluster CIDR, because dockerd sets the FORWARD policy to DROP.
+ *
+ * Contracts: `ensureHostNetwork` is idempotent and cheap when nothing changed (it
+ * may be re-run periodically, e.g. after dockerd re-inserted its own jumps ahead of
+ * ours); it names no chain but SKIFF-FORWARD in a payload, changes no policy and
+ * touches no other rule but the single jump. `teardownHostNetwork` removes exactly
+ * what ensure made (not the sysctls) and succeeds when it is already gone.
+ */
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { logger, type Logger } from '../../common/log.js';
+import { buildPayload, execRunner, openIptables, tokenizeRule, type Iptables, type Runner } from '../../common/iptables.js';
+
+export const SERVICE_DEVICE = 'skiff-svc';
+export const FORWARD_CHAIN = 'SKIFF-FORWARD';
+/** The jump from FORWARD, in iptables' canonical order (so `-S` output compares equal). */
+export const FORWARD_JUMP = ['-m', 'comment', '--comment', 'skiff: pod forwarding', '-j', FORWARD_CHAIN];
+
+export interface HostNetworkOptions {
+  clusterCIDR: string;
+  serviceCIDR: string;
+  log?: Logger;
+  /** Defaults to the process's Iptables (backend detected once). */
+  iptables?: Iptables;
+  /** Runs `ip` and `modprobe`; defaults to spawning them. */
+  runner?: Runner;
+}
+
+export interface HostNetworkReport {
+  backend: string;
+  /** How `skiff-svc` is made on this kernel. */
+  serviceDevice: 'dummy' | 'tun';
+  /** False when br_netfilter is missing: bridged pod-to-pod traffic then bypasses iptables. */
+  bridgeNetfilter: boolean;
+  /** True when anything had to be changed. */
+  changed: boolean;
+}
+
+/** `a.b.c.d/n` with every part in range; anything else (and shell-ish text) is refused. */
+export function validCIDR(cidr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+
+/**
+ * The filter payload (pure): SKIFF-FORWARD, declared (so created or flushed) and
+ * filled. No separate conntrack ESTABLISHED,RELATED rule: every packet of a pod's
+ * flow, replies and related ICMP included, has a pod address as source or
+ * destination once conntrack has undone NAT, so the two address rules accept them;
+ * an unscoped conntrack accept would also let other tools' flows skip their rules.
+ */
+export function forwardPayload(clusterCIDR: string): string {
+  return buildPayload([
+    {
+      table: 'filter',
+      chains: [
+        {
+          name: FORWARD_CHAIN,
+          rules: [
+            ['-s', clusterCIDR, '-m', 'comment', '--comment', 'skiff: from pods', '-j', 'ACCEPT'],
+            ['-d', clusterCIDR, '-m', 'comment', '--comment', 'skiff: to pods', '-j', 'ACCEPT'],
+          ],
+        },
+      ],
+    },
+  ]);
+}
+
+/** The payload that removes SKIFF-FORWARD (after its jumps are gone). */
+export function teardownPayload(): string {
+  return buildPayload([{ table: 'filter', chains: [], deleteChains: [FORWARD_CHAIN] }]);
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/** Writes a sysctl only when it differs; returns true when it wrote. */
+async function ensureSysctl(path: string, value: string): Promise<boolean> {
+  const cur = (await readFile(path, 'utf8')).trim();
+  if (cur === value) return false;
+  await writeFile(path, value + '\n');
+  return true;
+}
+
+async function ip(runner: Runner, args: string[]): Promise<string> {
+  const r = await runner.run('ip', args);
+  if (r.code !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return r.stdout;
+}
+
+/** Creates `skiff-svc` if missing: a dummy, else (no dummy driver, e.g. some VM kernels) a tun nobody attaches to. */
+async function ensureServiceDevice(runner: Runner, log: Logger): Promise<{ kind: 'dummy' | 'tun'; created: boolean }> {
+  const sys = `/sys/class/net/${SERVICE_DEVICE}`;
+  if (await exists(sys)) return { kind: (await exists(`${sys}/tun_flags`)) ? 'tun' : 'dummy', created: false };
+  const r = await runner.run('ip', ['link', 'add', SERVICE_DEVICE, 'type', 'dummy']);
+  if (r.code === 0) return { kind: 'dummy', created: true };
+  if (!/Unknown device type|not supported/i.test(r.stderr)) throw new Error(`ip link add ${SERVICE_DEVICE} type dummy failed: ${r.stderr.trim()}`);
+  // A persistent tun with no process attached drops what it is given (no carrier,
+  // no queue reader), has no ARP, and still carries a route: the same sink as a dummy.
+  log.info({ device: SERVICE_DEVICE }, 'no dummy driver in this kernel: using a detached tun device for the service CIDR');
+  await ip(runner, ['tuntap', 'add', 'dev', SERVICE_DEVICE, 'mode', 'tun']);
+  return { kind: 'tun', created: true };
+}
+
+/** Idempotent host network setup; see the module doc. Needs root. */
+export async function ensureHostNetwork(opts: HostNetworkOptions): Promise<HostNetworkReport> {
+  const log = opts.log ?? logger('host-network');
+  const runner = opts.runner ?? execRunner;
+  for (const [name, v] of [['clusterCIDR', opts.clusterCIDR], ['serviceCIDR', opts.serviceCIDR]] as const) {
+    if (!validCIDR(v)) throw new Error(`host network: ${name} "${v}" is not an IPv4 CIDR`);
+  }
+  let changed = false;
+
+  changed = (await ensureSysctl('/proc/sys/net/ipv4/ip_forward', '1')) || changed;
+  let bridgeNetfilter = await exists('/proc/sys/net/bridge');
+  if (!bridgeNetfilter) {
+    // Best effort: fails where modules cannot be loaded (containers, no kmod).
+    await runner.run('modprobe', ['br_netfilter']).catch(() => undefined);
+    bridgeNetfilter = await exists('/proc/sys/net/bridge');
+  }
+  if (bridgeNetfilter) changed = (await ensureSysctl('/proc/sys/net/bridge/bridge-nf-call-iptables', '1')) || changed;
+  else log.warn('br_netfilter is not available: traffic between pods on one bridge bypasses iptables (Services reached from a pod on the same node may not work); load it with: modprobe br_netfilter');
+
+  const dev = await ensureServiceDevice(runner, log);
+  changed ||= dev.created;
+  const routes = await ip(runner, ['-4', 'route', 'show', 'exact', opts.serviceCIDR, 'table', 'main']);
+  const up = (await readFile(`/sys/class/net/${SERVICE_DEVICE}/flags`, 'utf8').then((f) => (Number(f) & 1) === 1, () => false));
+  if (!up || !routeVia(routes, SERVICE_DEVICE)) {
+    await ip(runner, ['link', 'set', SERVICE_DEVICE, 'up']);
+    await ip(runner, ['route', 'replace', opts.serviceCIDR, 'dev', SERVICE_DEVICE]);
+    changed = true;
+  }
+
+  const ipt = opts.iptables ?? (await openIptables());
+  const payload = forwardPayload(opts.clusterCIDR);
+  const current = await ipt.listChain('filter', FORWARD_CHAIN);
+  if (current === undefined || !sameRules(current, payload)) {
+    await ipt.restore('filter', payload, { noflush: true });
+    changed = true;
+  }
+  changed = (await ipt.ensureJump('filter', 'FORWARD', FORWARD_JUMP, 'first')) || changed;
+
+  if (changed) log.info({ backend: ipt.backend, serviceDevice: dev.kind, bridgeNetfilter, clusterCIDR: opts.clusterCIDR, serviceCIDR: opts.serviceCIDR }, 'host network ensured');
+  return { backend: ipt.backend, serviceDevice: dev.kind, bridgeNetfilter, changed };
+}
+
+/** True when `ip route show exact` output has a route through `dev`. */
+export function routeVia(routes: string, dev: string): boolean {
+  return routes.split('\n').some((l) => {
+    const w = l.trim().split(/\s+/);
+    const i = w.indexOf('dev');
+    return i >= 0 && w[i + 1] === dev;
+  });
+}
+
+/** Compares the `-A` lines of an `iptables -S CHAIN` listing with those of the payload we would write. */
+export function sameRules(listing: string, payload: string): boolean {
+  // Token lists, not text: the two sides may quote differently.
+  const pick = (s: string) => s.split('\n').filter((l) => l.startsWith('-A ')).map((l) => tokenizeRule(l).join('\0'));
+  const a = pick(listing);
+  const b = pick(payload);
+  return a.length === b.length && a.every((l, i) => l === b[i]);
+}
+
+/** Removes the jump, the chain and `skiff-svc` (its route goes with it). Idempotent; keeps the sysctls. */
+export async function teardownHostNetwork(opts: { log?: Logger; iptables?: Iptables; runner?: Runner } = {}): Promise<void> {
+  const log = opts.log ?? logger('host-network');
+  const runner = opts.runner ?? execRunner;
+  const ipt = opts.iptables ?? (await openIptables());
+  const jumps = await ipt.deleteJumps('filter', 'FORWARD', FORWARD_CHAIN);
+  const hadChain = (await ipt.listChain('filter', FORWARD_CHAIN)) !== undefined;
+  if (hadChain) await ipt.restore('filter', teardownPayload(), { noflush: true });
+  const hadDevice = await exists(`/sys/class/net/${SERVICE_DEVICE}`);
+  if (hadDevice) {
+    const r = await runner.run('ip', ['link', 'del', SERVICE_DEVICE]);
+    if (r.code !== 0 && (await exists(`/sys/class/net/${SERVICE_DEVICE}`))) throw new Error(`ip link del ${SERVICE_DEVICE} failed: ${r.stderr.trim()}`);
+  }
+  log.info({ jumps, chain: hadChain, device: hadDevice }, 'host network torn down');
+}

@@ -1,0 +1,107 @@
+/**
+ * A real `skiff agent` process for end-to-end tests, joined to a real server
+ * with the node-join token, plus helpers to read what Docker and the host show.
+ * Agents in tests use the node name given, a temporary data dir and port 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
+
+export interface AgentProc {
+  nodeName: string;
+  dataDir: string;
+  manifests: string;
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+export async function startAgent(s: ServerProc, o: { nodeName: string; dataDir?: string; extraArgs?: string[] }): Promise<AgentProc> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-agent-'));
+  const manifests = join(dataDir, 'manifests');
+  const node = (JSON.parse(readFileSync(join(s.dataDir, 'tokens.json'), 'utf8')) as { node: string }).node;
+  const args = [
+    CLI, 'agent',
+    '--server', s.url,
+    '--token', node,
+    '--ca-file', join(s.dataDir, 'pki', 'ca.crt'),
+    '--node-name', o.nodeName,
+    '--node-ip', '127.0.0.1',
+    '--data-dir', dataDir,
+    '--port', '0',
+    '--pod-manifest-path', manifests,
+    '--log-level', process.env.SKIFF_LOG_LEVEL ?? 'warn',
+    ...(o.extraArgs ?? []),
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_NO_SETUP: '1' } });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`agent did not start within 60 s:\n${out}`)), 60_000);
+    const onData = (): void => {
+      if (/skiff agent ready/.test(out)) {
+        clearTimeout(deadline);
+        proc.stdout!.off('data', onData);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(deadline);
+      reject(new Error(`agent exited with ${code}:\n${out}`));
+    });
+  });
+  const stopWith = async (sig: NodeJS.Signals): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
+    await exited;
+  };
+  return { nodeName: o.nodeName, dataDir, manifests, proc, output: () => out, stop: () => stopWith('SIGTERM'), kill9: () => stopWith('SIGKILL') };
+}
+
+/** `kubectl get -o json` parsed; undefined when it fails (not found). */
+export async function getJson(s: ServerProc, args: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await kubectl(s, ['get', ...args, '-o', 'json']);
+  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+}
+
+/** Waits until a pod satisfies `cond`, returning it. */
+export function waitPod(s: ServerProc, ns: string, name: string, cond: (p: any) => boolean, what: string, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return waitFor(async () => {
+    const p = await getJson(s, ['pod', '-n', ns, name]);
+    return p && cond(p) ? p : undefined;
+  }, `${ns}/${name}: ${what}`, timeoutMs);
+}
+
+export const isRunningReady = (p: any): boolean => p.status?.phase === 'Running' && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Docker containers of a pod (by uid label), any state. */
+export async function dockerPs(uid: string): Promise<string[]> {
+  const r = await run('/usr/bin/docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubernetes.pod.uid=${uid}`]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Host veths of the skiff bridge and allocated IPs in the skiff network's IPAM dir. */
+export function hostNetworkState(): { veths: string[]; ips: string[] } {
+  const brif = '/sys/class/net/skiff0/brif';
+  const veths = existsSync(brif) ? readdirSync(brif) : [];
+  const dir = '/var/lib/cni/networks/skiff';
+  const ips = existsSync(dir) ? readdirSync(dir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+  return { veths, ips };
+}
+
+/** The host veth the CNI plugin created for a sandbox (its alias is `skiff:<id>/<ifname>`). */
+export function vethOf(sandboxId: string): string | undefined {
+  for (const l of readdirSync('/sys/class/net')) {
+    try {
+      if (readFileSync(`/sys/class/net/${l}/ifalias`, 'utf8').trim().startsWith(`skiff:${sandboxId}`)) return l;
+    } catch {
+      /* no alias */
+    }
+  }
+  return undefined;
+}
