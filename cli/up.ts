@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:https';
 import { DEFAULTS } from '../controlplane/settings.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 
 const RUN_DIR = process.env.SKIFF_RUN_DIR ?? '/run/skiff';
 const LOG_DIR = process.env.SKIFF_LOG_DIR ?? '/var/log/skiff';
@@ -57,10 +58,10 @@ async function waitFor(cond: () => Promise<boolean>, deadlineMs: number, pid: nu
 }
 
 /** Spawns `skiff <args>` detached, logging to /var/log/skiff/<name>.log, its pid in /run/skiff/<name>.pid. */
-function spawnDetached(name: string, args: string[]): { pid: number; log: string } {
+function spawnDetached(name: string, args: string[], nodeFlags: string[] = [], env: Record<string, string> = {}): { pid: number; log: string } {
   const logFile = join(LOG_DIR, `${name}.log`);
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [MAIN, ...args], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, ...args], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...env } });
   child.unref();
   writeFileSync(join(RUN_DIR, `${name}.pid`), `${child.pid}\n`);
   process.stdout.write(`skiff: ${name} starting (pid ${child.pid}, log ${logFile})\n`);
@@ -114,7 +115,7 @@ export async function runUp(o: UpOptions): Promise<number> {
         '--token-file', nodeTokenFile(o.dataDir),
         '--ca-file', join(o.dataDir, 'pki', 'ca.crt'),
         ...(o.nodeName ? ['--node-name', o.nodeName] : []),
-      ]);
+      ], AGENT_NODE_FLAGS, AGENT_ENV);
       const nodeName = (o.nodeName ?? hostname()).toLowerCase();
       const ready = await waitFor(() => nodeReady(o.dataDir, o.port, nodeName), 120_000, a.pid);
       if (!ready) {

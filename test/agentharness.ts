@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 
 export interface AgentProc {
   nodeName: string;
@@ -36,7 +37,7 @@ export async function startAgent(s: ServerProc, o: { nodeName: string; dataDir?:
     '--log-level', process.env.SKIFF_LOG_LEVEL ?? 'warn',
     ...(o.extraArgs ?? []),
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_NO_SETUP: '1' } });
+  const proc = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...AGENT_ENV, SKIFF_NO_SETUP: '1' } });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
