@@ -27,6 +27,10 @@ import { startAgentServer } from './server/index.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { StaticPods } from './kubelet/static.js';
 import { podLookup } from './lookup.js';
+import { startProxy, type ModeRequest, type ProxyHandle } from './proxy/proxy.js';
+import { startClusterDns } from './dns/index.js';
+import { resolveJoin, type JoinInput } from './bootstrap.js';
+import { RouteSyncer } from './network/routesync.js';
 import { AGENT_DEFAULTS } from './settings.js';
 
 export { AGENT_DEFAULTS };
@@ -49,6 +53,15 @@ export interface AgentOptions {
   reservedCpu: string;
   reservedMemory: string;
   dockerSocket?: string;
+  /** Do not run the service proxy (another proxy programs this host). */
+  disableProxy?: boolean;
+  proxyMode?: ModeRequest;
+  /** Minimum time between two proxy syncs (default 1 s). */
+  proxyMinSyncMs?: number;
+  /** Period of the proxy's full resync (default 30 s). */
+  proxyFullSyncMs?: number;
+  /** Port of the node-local cluster DNS server on the node IP and 127.0.0.1 (default 10053; 0 disables). */
+  dnsPort?: number;
 }
 
 export interface AgentHandle {
@@ -73,22 +86,28 @@ function fromKubeconfig(file: string): Credentials {
   return { server: cluster.server, ca, token };
 }
 
-function loadCredentials(o: AgentOptions): Credentials {
+/** What the flags give; resolveJoin (bootstrap.ts) verifies or fetches the CA for a full join token. */
+function loadCredentials(o: CredentialFlags): JoinInput {
   if (o.kubeconfig) return fromKubeconfig(o.kubeconfig);
   if (!o.server) throw new Error('--server is required (or --kubeconfig)');
   if (!/^https:\/\//.test(o.server)) throw new Error(`--server must be an https:// URL, got "${o.server}"`);
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : undefined);
   if (!token) throw new Error('--token or --token-file is required (the server\'s node-join token)');
-  if (!o.caFile) throw new Error('--ca-file is required (the cluster CA certificate)');
-  const ca = readFileSync(o.caFile, 'utf8');
-  return { server: o.server, ca, token };
+  return { server: o.server, token, ca: o.caFile ? readFileSync(o.caFile, 'utf8') : undefined };
+}
+
+type CredentialFlags = Pick<AgentOptions, 'server' | 'token' | 'tokenFile' | 'caFile' | 'kubeconfig'>;
+
+/** The API credentials the agent's flags give (`skiff proxy` takes the same flags). */
+export function resolveCredentials(o: CredentialFlags): Promise<Credentials> {
+  return resolveJoin(loadCredentials(o), { log: logger('agent') });
 }
 
 export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const log = logger('agent');
   const nodeName = (o.nodeName ?? hostname()).toLowerCase();
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new Error(`node name "${nodeName}" is not a valid DNS subdomain: pass --node-name`);
-  const creds = loadCredentials(o);
+  const creds = await resolveJoin(loadCredentials(o), { log });
   const ca = creds.ca;
   const api = new ApiClient(creds);
   await mkdir(o.dataDir, { recursive: true });
@@ -151,6 +170,9 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     log: logger('node'),
   });
   await node.start();
+  // host-gw: routes to the other nodes' pod CIDRs via their InternalIPs (network/routes.ts).
+  const routes = new RouteSyncer({ api, nodeName, clusterCIDR: o.clusterCIDR, log: logger('routes') });
+  routes.start();
 
   let statics: StaticPods | undefined;
   kubelet = new Kubelet({
@@ -169,6 +191,20 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   statics = new StaticPods(o.manifests, nodeName, api, logger('static-pods'), (uids) => kubelet!.staticChanged(uids));
   await statics.start();
   await kubelet.start();
+  // After the host network (its FORWARD jump must precede ours) and the Node (our
+  // informers need the API): Services reach their pods from here on.
+  let proxy: ProxyHandle | undefined;
+  if (!o.disableProxy) {
+    try {
+      proxy = await startProxy({ api, nodeName, clusterCIDR: o.clusterCIDR, mode: o.proxyMode, minSyncIntervalMs: o.proxyMinSyncMs, fullSyncIntervalMs: o.proxyFullSyncMs, log: logger('proxy') });
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'the service proxy could not start: Services will not be reachable on this node');
+    }
+  }
+  // Cluster DNS (dns/): answers from this agent's own caches on <nodeIP>:<dnsPort> and publishes
+  // kube-system/kube-dns-<node>; it starts serving in the background once its caches synced.
+  const dnsPort = o.dnsPort ?? AGENT_DEFAULTS.dnsPort;
+  const dns = dnsPort > 0 ? startClusterDns({ api, nodeName, nodeIP: node.nodeIP(), port: dnsPort, domain: o.clusterDomain, log: logger('dns') }) : undefined;
   log.info({ node: nodeName, port: server.port }, 'agent started');
 
   return {
@@ -176,7 +212,10 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     port: server.port,
     kubelet,
     async close() {
+      await dns?.close();
+      await proxy?.stop();
       statics?.stop();
+      await routes.stop();
       await kubelet?.stop();
       await node.stop();
       await server.close();

@@ -7,6 +7,8 @@ export const AGENT_DEFAULTS = {
   serviceCIDR: '10.96.0.0/12',
   clusterDNS: '10.96.0.10',
   clusterDomain: 'cluster.local',
+  /** The node-local cluster DNS server (agent/dns), UDP and TCP; 0 disables it. */
+  dnsPort: 10053,
   reservedCpu: '100m',
   reservedMemory: '256Mi',
 };

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { isLogLevel, setLogLevel } from '../common/log.js';
 import { runDoctor } from './doctor.js';
 import { runDown, runKubeconfig, runUp } from './up.js';
+import { INSTALL_FLAGS, INSTALL_HELP, INSTALL_SUMMARY, InstallUsageError, parseInstallFlags } from './install-plan.js';
+import { LAB_HELP, LAB_SUMMARY, runLab } from './lab/command.js';
 import { DEFAULTS } from '../controlplane/settings.js';
 import { AGENT_DEFAULTS } from '../agent/settings.js';
 
@@ -71,6 +73,28 @@ function countFlag(v: string | undefined, name: string, dflt: number): number {
   return Number(v);
 }
 
+/** The service proxy's tuning, shared by `skiff agent` and `skiff proxy`. */
+const PROXY_TUNING_FLAGS = {
+  'proxy-mode': { type: 'string' },
+  'proxy-min-sync-period': { type: 'string' },
+  'proxy-full-sync-period': { type: 'string' },
+} satisfies FlagSpec;
+
+const PROXY_TUNING_HELP = `  --proxy-mode M          auto (default: nftables when the host's iptables backend is nf_tables
+                          and nft is installed, else iptables on the host's backend), nftables, iptables
+  --proxy-min-sync-period D
+                          least time between two proxy syncs: changes within it are batched (default 1s)
+  --proxy-full-sync-period D
+                          full resync period, repairing rules changed behind the proxy's back (default 30s)`;
+
+function proxyTuning(f: FlagValues): { mode: 'auto' | 'nftables' | 'iptables'; minSyncMs: number; fullSyncMs: number } {
+  const mode = f['proxy-mode'] ?? 'auto';
+  if (mode !== 'auto' && mode !== 'nftables' && mode !== 'iptables') throw new UsageError(`--proxy-mode must be auto, nftables or iptables, got "${mode}"`);
+  const fullSyncMs = durationFlag(f['proxy-full-sync-period'], 'proxy-full-sync-period', 30_000);
+  if (fullSyncMs < 1000) throw new UsageError('--proxy-full-sync-period must be at least 1s');
+  return { mode, minSyncMs: durationFlag(f['proxy-min-sync-period'], 'proxy-min-sync-period', 1000), fullSyncMs };
+}
+
 const AGENT_FLAGS = {
   server: { type: 'string' },
   token: { type: 'string' },
@@ -88,6 +112,9 @@ const AGENT_FLAGS = {
   'cluster-domain': { type: 'string' },
   'reserved-cpu': { type: 'string' },
   'reserved-memory': { type: 'string' },
+  'dns-port': { type: 'string' },
+  ...PROXY_TUNING_FLAGS,
+  'disable-proxy': { type: 'boolean' },
 } satisfies FlagSpec;
 
 const commands: Record<string, Command> = {
@@ -184,9 +211,14 @@ Flags:
   --cluster-domain D      (default ${AGENT_DEFAULTS.clusterDomain})
   --reserved-cpu Q        kept back from allocatable for the system (default ${AGENT_DEFAULTS.reservedCpu})
   --reserved-memory Q     (default ${AGENT_DEFAULTS.reservedMemory})
+  --dns-port PORT         the node-local cluster DNS server, UDP and TCP on the node IP and 127.0.0.1,
+                          reached by pods through the kube-dns Service (default ${AGENT_DEFAULTS.dnsPort}; 0 disables)
+  --disable-proxy         do not run the service proxy (run \`skiff proxy\` or another proxy instead)
+${PROXY_TUNING_HELP}
 ${LOG_HELP}`,
     async run(args) {
       const f = flags(args, AGENT_FLAGS);
+      const tuning = proxyTuning(f);
       if (f.help) return help('agent');
       const { startAgent } = await import('../agent/agent.js');
       const a = await startAgent({
@@ -206,6 +238,11 @@ ${LOG_HELP}`,
         clusterDomain: f['cluster-domain'] ?? AGENT_DEFAULTS.clusterDomain,
         reservedCpu: f['reserved-cpu'] ?? AGENT_DEFAULTS.reservedCpu,
         reservedMemory: f['reserved-memory'] ?? AGENT_DEFAULTS.reservedMemory,
+        dnsPort: intFlag(f['dns-port'], 'dns-port', AGENT_DEFAULTS.dnsPort),
+        disableProxy: (f as Record<string, unknown>)['disable-proxy'] === true,
+        proxyMode: tuning.mode,
+        proxyMinSyncMs: tuning.minSyncMs,
+        proxyFullSyncMs: tuning.fullSyncMs,
       });
       process.stdout.write(`skiff agent ready node=${a.nodeName} port=${a.port}\n`);
       await new Promise<void>((resolve) => {
@@ -215,6 +252,55 @@ ${LOG_HELP}`,
       setTimeout(() => process.exit(1), 10_000).unref();
       // Pods keep running: a stopped agent leaves its containers to the next one (adoption).
       await a.close();
+      process.exit(0);
+    },
+  },
+  proxy: {
+    summary: 'run the service proxy alone (Services -> nftables/iptables on this host) in the foreground',
+    help: `Usage: skiff proxy --server URL (--token T | --token-file F) --ca-file F [flags]
+       skiff proxy --kubeconfig F [flags]
+
+Watches Services and EndpointSlices and programs this host so that ClusterIPs, NodePorts
+and external IPs reach their ready endpoints. \`skiff agent\` runs the same proxy unless
+given --disable-proxy: run only one proxy per host.
+
+Flags:
+  --server URL            API server, e.g. https://192.168.56.10:6443
+  --token T               node-join token
+  --token-file F          read the token from a file instead
+  --ca-file F             the cluster CA certificate
+  --kubeconfig F          credentials from a kubeconfig instead of the three flags above
+  --node-name N           this node's name: endpoints on it are local for the Local traffic
+                          policies (default: this host's name, lowercased)
+  --node-ip IP            serve NodePorts on this address (and 127.0.0.1) only
+                          (default: on every local address)
+  --cluster-cidr CIDR     pod network: ClusterIP traffic from outside it is masqueraded
+                          (default ${AGENT_DEFAULTS.clusterCIDR})
+${PROXY_TUNING_HELP}
+${LOG_HELP}`,
+    async run(args) {
+      const f = flags(args, { server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'ca-file': { type: 'string' }, kubeconfig: { type: 'string' }, 'node-name': { type: 'string' }, 'node-ip': { type: 'string' }, 'cluster-cidr': { type: 'string' }, ...PROXY_TUNING_FLAGS });
+      if (f.help) return help('proxy');
+      const tuning = proxyTuning(f);
+      const { resolveCredentials } = await import('../agent/agent.js');
+      const { runProxy } = await import('../agent/proxy/standalone.js');
+      const p = await runProxy({
+        credentials: await resolveCredentials({ server: f.server, token: f.token, tokenFile: f['token-file'], caFile: f['ca-file'], kubeconfig: f.kubeconfig }),
+        nodeName: f['node-name'],
+        nodeIP: f['node-ip'],
+        clusterCIDR: f['cluster-cidr'] ?? AGENT_DEFAULTS.clusterCIDR,
+        mode: tuning.mode,
+        minSyncIntervalMs: tuning.minSyncMs,
+        fullSyncIntervalMs: tuning.fullSyncMs,
+      });
+      process.stdout.write(`skiff proxy ready mode=${p.mode} node=${p.nodeName}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      setTimeout(() => process.exit(1), 10_000).unref();
+      // The rules stay: a restarted proxy takes over from them; \`skiff down\` removes them.
+      await p.stop();
       process.exit(0);
     },
   },
@@ -265,6 +351,29 @@ Prints the admin kubeconfig of the server whose state is in DIR (default ${DEFAU
       const f = flags(args, { 'data-dir': { type: 'string' } });
       if (f.help) return help('kubeconfig');
       return runKubeconfig(f['data-dir'] ?? DEFAULTS.dataDir);
+    },
+  },
+  lab: {
+    summary: LAB_SUMMARY,
+    help: LAB_HELP,
+    // Subcommands and their flags are parsed in cli/lab/command.ts.
+    run: (args) => runLab(args),
+  },
+  install: {
+    summary: INSTALL_SUMMARY,
+    help: INSTALL_HELP,
+    async run(args) {
+      const f = flags(args, INSTALL_FLAGS);
+      if (f.help) return help('install');
+      let o;
+      try {
+        o = parseInstallFlags(f);
+      } catch (e) {
+        if (e instanceof InstallUsageError) throw new UsageError(e.message);
+        throw e;
+      }
+      const { runInstall } = await import('./install.js');
+      return runInstall(o);
     },
   },
   doctor: {

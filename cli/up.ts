@@ -68,14 +68,9 @@ function spawnDetached(name: string, args: string[], nodeFlags: string[] = [], e
   return { pid: child.pid!, log: logFile };
 }
 
-/** The node-join token as a file of its own (0600), as the agent's --token-file reads it. */
+/** The join token file every server writes at start (controlplane/server.ts), as --token-file reads it. */
 function nodeTokenFile(dataDir: string): string {
-  const f = join(dataDir, 'node-token');
-  if (!existsSync(f)) {
-    const t = JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { node: string };
-    writeFileSync(f, `${t.node}\n`, { mode: 0o600 });
-  }
-  return f;
+  return join(dataDir, 'node-token');
 }
 
 export interface UpOptions {
@@ -183,6 +178,11 @@ export async function runDown(o: { agentDataDir?: string } = {}): Promise<number
   const removed = await removePodContainers(o.agentDataDir ?? '/var/lib/skiff/agent');
   const { teardownHostNetwork } = await import('../agent/host/network.js');
   await teardownHostNetwork().catch((e: Error) => process.stderr.write(`skiff: host network teardown: ${e.message}\n`));
+  // The service proxy's table/chains (agent or `skiff proxy`): gone with the agent that made them.
+  const { teardownProxy } = await import('../agent/proxy/proxy.js');
+  await teardownProxy().catch((e: Error) => process.stderr.write(`skiff: service proxy teardown: ${e.message}\n`));
+  const { removeSkiffRoutes } = await import('../agent/network/routesync.js');
+  await removeSkiffRoutes().catch((e: Error) => process.stderr.write(`skiff: removing host-gw routes: ${e.message}\n`));
   if (!any && removed === 0) process.stdout.write('skiff: nothing is running\n');
   else if (removed) process.stdout.write(`skiff: removed ${removed} pod container(s)\n`);
   return 0;

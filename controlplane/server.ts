@@ -4,12 +4,13 @@
  * kubeconfig. Returns a handle whose close() stops everything in order.
  */
 import { createServer, type Server } from 'node:https';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../common/log.js';
 import { StatusError } from '../common/errors.js';
+import { formatJoinToken } from '../common/jointoken.js';
 import { createApp } from './apiserver/app.js';
 import { Authenticator, ensureTokens, type Tokens } from './apiserver/auth.js';
 import { ensureKubeletClientCert, ensurePki } from './apiserver/pki.js';
@@ -23,6 +24,8 @@ import { clientConfig } from './client.js';
 import { startScheduler } from './scheduler/index.js';
 import { startControllers } from './controllers/index.js';
 import type { Store } from './store/types.js';
+import { apiEndpointAddress, BuiltinServicesReconciler, reconcileBuiltins } from './builtin-services.js';
+import { defaultNodeIP } from '../agent/node/nodeinfo.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -86,6 +89,19 @@ export function kubeconfig(server: string, caCert: string, token: string, user =
   ].join('\n');
 }
 
+/**
+ * <dataDir>/node-token (0600): the full join token `K10<ca-sha256>::<node secret>`
+ * that agents are given (`skiff agent --token-file`, `skiff install --role agent`).
+ * Rewritten only when its content differs (a re-issued CA changes the hash).
+ */
+function ensureJoinTokenFile(dataDir: string, caCert: string, secret: string): void {
+  const f = join(dataDir, 'node-token');
+  const want = `${formatJoinToken(caCert, secret)}\n`;
+  if (existsSync(f) && readFileSync(f, 'utf8') === want) return;
+  writeFileSync(f, want, { mode: 0o600 });
+  chmodSync(f, 0o600);
+}
+
 async function bootstrap(reg: Registry): Promise<void> {
   const namespaces = findResource('', 'v1', 'namespaces')!;
   for (const name of SYSTEM_NAMESPACES) {
@@ -104,12 +120,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const pki = await ensurePki(opts.dataDir, [opts.bindAddress, advertise, hostname(), '10.96.0.1']);
   const kubeletClient = await ensureKubeletClientCert(pki);
   const tokens = ensureTokens(opts.dataDir);
+  ensureJoinTokenFile(opts.dataDir, pki.caCert, tokens.node);
   const auth = new Authenticator(tokens);
   const store = await openStore('sqlite', join(opts.dataDir, 'state.db'));
   const stopCompactor = store.startCompactor({ intervalMs: opts.compactIntervalMs ?? 60_000, keepRevisions: opts.keepRevisions ?? 10_000 });
   const registry = new Registry(store, log, { serviceCidr: opts.serviceCidr, defaultTolerationSeconds: opts.defaultTolerationSeconds });
   await registry.init(findResource('', 'v1', 'services')!);
   await bootstrap(registry);
+  // The kubernetes and kube-dns Services take their addresses before anyone else can ask for them.
+  await reconcileBuiltins(registry, { serviceCidr: opts.serviceCidr, apiPort: opts.port || DEFAULTS.port }, logger('builtin-services'));
 
   let port = opts.port;
   const app = createApp({
@@ -124,6 +143,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await store.currentRevision();
       return true;
     },
+    caCert: pki.caCert,
   });
   const server: Server = createServer({ key: pki.servingKey, cert: pki.servingCert }, app);
   server.keepAliveTimeout = 65_000;
@@ -156,6 +176,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const local = ['0.0.0.0', '::', ''].includes(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress;
   const kc = clientConfig(`https://${local.includes(':') ? `[${local}]` : local}:${port}`, pki.caCert, tokens.admin, 'skiff-control-plane');
   const components: { name: string; stop(): Promise<void> }[] = [];
+  const endpointAddress = apiEndpointAddress({ advertiseAddress: opts.advertiseAddress, bindAddress: opts.bindAddress, hostIP: await defaultNodeIP() });
+  const builtins = new BuiltinServicesReconciler(registry, { serviceCidr: opts.serviceCidr, apiPort: port, endpointAddress }, logger('builtin-services'));
+  await builtins.start();
+  components.push({ name: 'builtin-services', stop: () => builtins.stop() });
   if (!opts.disableControllers) {
     const c = await startControllers({
       kubeconfig: kc,

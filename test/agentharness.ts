@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
+import { teardownProxy } from '../agent/proxy/proxy.js';
+import { logger } from '../common/log.js';
+
+const quiet = logger('test-harness');
+quiet.level = 'warn';
 
 export interface AgentProc {
   nodeName: string;
@@ -20,7 +25,82 @@ export interface AgentProc {
   kill9(): Promise<void>;
 }
 
+/**
+ * The host-wide test lock: one agent (and so one service proxy programming the
+ * host's tables) at a time across test files. A child `flock` holds
+ * /run/skiff-test-host.lock while its stdin is open, so a test process that dies
+ * releases it with its pipe. Re-entrant within one process (a suite may run two
+ * agents at once); released when the last of them stopped.
+ */
+export const HOST_LOCK = '/run/skiff-test-host.lock';
+let lockHolder: ChildProcess | undefined;
+let lockUsers = 0;
+let lockTaking: Promise<void> | undefined;
+
+export async function acquireHostLock(timeoutMs = 900_000): Promise<void> {
+  lockUsers++;
+  if (lockHolder) return;
+  lockTaking ??= new Promise<void>((resolve, reject) => {
+    // `read` returns when our end of the pipe closes: release, or our death.
+    const p = spawn('flock', ['-w', String(Math.ceil(timeoutMs / 1000)), HOST_LOCK, 'sh', '-c', 'echo locked; read _'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('locked')) {
+        lockHolder = p;
+        resolve();
+      }
+    });
+    p.once('exit', (code) => {
+      if (lockHolder === p) lockHolder = undefined;
+      else reject(new Error(`could not take ${HOST_LOCK} within ${timeoutMs} ms (flock exited with ${code})`));
+    });
+    p.on('error', reject);
+  }).finally(() => (lockTaking = undefined));
+  try {
+    await lockTaking;
+  } catch (e) {
+    lockUsers--;
+    throw e;
+  }
+}
+
+/**
+ * Drops one use of the lock. The last one first removes the service proxy's rules
+ * the stopped agents left on the host (the next holder's agent makes its own),
+ * then releases the lock.
+ */
+export function releaseHostLock(): void {
+  if (lockUsers > 0) lockUsers--;
+  if (lockUsers > 0 || !lockHolder) return;
+  const holder = lockHolder;
+  void teardownProxy({ log: quiet })
+    .catch(() => undefined)
+    .then(() => {
+      // Taken again meanwhile by this process: keep holding it.
+      if (lockUsers > 0 || lockHolder !== holder) return;
+      holder.stdin!.end();
+      lockHolder = undefined;
+    });
+}
+
 export async function startAgent(s: ServerProc, o: { nodeName: string; dataDir?: string; extraArgs?: string[] }): Promise<AgentProc> {
+  await acquireHostLock();
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    releaseHostLock();
+  };
+  try {
+    return await spawnAgent(s, o, release);
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+async function spawnAgent(s: ServerProc, o: { nodeName: string; dataDir?: string; extraArgs?: string[] }, release: () => void): Promise<AgentProc> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-agent-'));
   const manifests = join(dataDir, 'manifests');
   const node = (JSON.parse(readFileSync(join(s.dataDir, 'tokens.json'), 'utf8')) as { node: string }).node;
@@ -42,6 +122,8 @@ export async function startAgent(s: ServerProc, o: { nodeName: string; dataDir?:
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // The host lock is the agent's for as long as it lives.
+  proc.once('exit', release);
   await new Promise<void>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`agent did not start within 60 s:\n${out}`)), 60_000);
     const onData = (): void => {

@@ -265,9 +265,11 @@ describe('API semantics', () => {
     }
     assert.equal(ips.size, 20);
     assert.equal(ports.size, 20);
-    const fixed = await http(s, 'POST', base, svc('dns', { clusterIP: '10.96.0.10' }));
-    assert.equal(fixed.json().spec.clusterIP, '10.96.0.10');
-    const dup = await http(s, 'POST', base, svc('dns2', { clusterIP: '10.96.0.10' }));
+    // 10.96.0.1 and 10.96.0.10 belong to the built-in kubernetes and kube-dns Services.
+    assert.match((await http(s, 'POST', base, svc('steal', { clusterIP: '10.96.0.10' }))).json().message, /already allocated/);
+    const fixed = await http(s, 'POST', base, svc('dns', { clusterIP: '10.96.0.20' }));
+    assert.equal(fixed.json().spec.clusterIP, '10.96.0.20');
+    const dup = await http(s, 'POST', base, svc('dns2', { clusterIP: '10.96.0.20' }));
     assert.equal(dup.status, 422);
     assert.match(dup.json().message, /already allocated/);
     const taken = [...ports][0];
@@ -275,7 +277,7 @@ describe('API semantics', () => {
     assert.equal(dupPort.status, 422);
     // Deleting frees the address for reuse.
     await http(s, 'DELETE', `${base}/dns`);
-    assert.equal((await http(s, 'POST', base, svc('dns3', { clusterIP: '10.96.0.10' }))).status, 201);
+    assert.equal((await http(s, 'POST', base, svc('dns3', { clusterIP: '10.96.0.20' }))).status, 201);
   });
 });
 

@@ -26,6 +26,8 @@ export interface AppOptions {
   watch: WatchSettings;
   /** Health of the backing store, for /readyz. */
   ready: () => Promise<boolean>;
+  /** The cluster CA (PEM), served unauthenticated at /cacerts for agents joining with a K10 token (common/jointoken.ts). */
+  caCert?: string;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -55,6 +57,9 @@ export function createApp(o: AppOptions): express.Express {
   app.get('/healthz', wrap(health('healthz', false)));
   app.get('/livez', wrap(health('livez', false)));
   app.get('/readyz', wrap(health('readyz', true)));
+  // Public by design (as k3s's): joining agents verify it against the hash in their token.
+  const caCert = o.caCert;
+  if (caCert) app.get('/cacerts', (_req, res) => void res.status(200).type('text/plain').send(Buffer.from(caCert)));
 
   // Authentication: everything below needs a valid bearer token.
   app.use((req, res, next) => {

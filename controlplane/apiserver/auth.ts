@@ -70,9 +70,22 @@ const NODE_WRITE: Record<string, true> = {
 };
 
 /**
+ * The kube-dns EndpointSlices agents publish for their node-local DNS server
+ * (agent/dns/publisher.ts): `kube-system/kube-dns-<node>`. Tokens do not say which
+ * node is asking, so any node may create slices in kube-system (a create names the
+ * object in its body only) and update, patch or delete those named `kube-dns-*`.
+ */
+function isNodeDnsSlice(a: Attributes): boolean {
+  if (a.group !== 'discovery.k8s.io' || a.resource !== 'endpointslices' || a.subresource || a.namespace !== 'kube-system') return false;
+  if (a.verb === 'create') return true;
+  return ['update', 'patch', 'delete'].includes(a.verb) && (a.name ?? '').startsWith('kube-dns-');
+}
+
+/**
  * Returns undefined when allowed, otherwise the reason for a 403.
  * Nodes may read everything, write node and pod status, events and leases,
- * and create/delete pods (mirror pods and finishing graceful deletes).
+ * create/delete pods (mirror pods and finishing graceful deletes), and manage
+ * their kube-dns EndpointSlices.
  */
 export function authorize(user: UserInfo, a: Attributes): string | undefined {
   if (user.groups.includes('system:masters')) return undefined;
@@ -81,6 +94,7 @@ export function authorize(user: UserInfo, a: Attributes): string | undefined {
     if (NODE_READ.has(a.verb)) return undefined;
     if (NODE_WRITE[res]) return undefined;
     if (res === 'pods' && (a.verb === 'create' || a.verb === 'delete')) return undefined;
+    if (isNodeDnsSlice(a)) return undefined;
   }
   const scope = a.namespace ? ` in the namespace "${a.namespace}"` : ' at the cluster scope';
   const what = a.group ? `${a.resource}.${a.group}` : a.resource;
