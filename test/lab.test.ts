@@ -15,7 +15,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, removeDir, run, waitFor } from './harness.js';
+import { ROOT, removeDir, waitFor } from './harness.js';
+// Ours, not the harness's: it never throws on a command that exits before reading stdin.
+import { run } from '../cli/lab/exec.js';
 import { labUp } from '../cli/lab/up.js';
 import { labDown } from '../cli/lab/down.js';
 import { labStatus } from '../cli/lab/status.js';
@@ -101,6 +103,15 @@ spec:
     metadata: {labels: {app: web}}
     spec:
       terminationGracePeriodSeconds: 1
+      # The scheduler has no default spreading (kube-scheduler's PodTopologySpread
+      # defaults): the spread is asked for, as a preference.
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm:
+              topologyKey: kubernetes.io/hostname
+              labelSelector: {matchLabels: {app: web}}
       containers:
       - name: web
         image: ${LAB_BUSYBOX}

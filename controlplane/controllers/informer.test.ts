@@ -115,3 +115,43 @@ test('waitForSync gives up when aborted', async () => {
   ac.abort();
   await assert.rejects(p, /aborted/);
 });
+
+test('an informer whose start rejects (the server is down) keeps retrying with backoff', async () => {
+  const clock = new FakeClock();
+  const api = new FakeApi();
+  let up = false;
+  let lists = 0;
+  api.list = async () => {
+    lists++;
+    if (!up) throw new Error('connect ECONNREFUSED');
+    return { items: [pod('default', 'p1')], metadata: { resourceVersion: '5' } };
+  };
+  // A source whose start() lists and rejects when the list fails, as ApiListWatch does.
+  const rejecting: SourceFactory = (_path, list) => ({
+    on() {},
+    async start() {
+      await list();
+    },
+    async stop() {},
+  });
+  const f = new InformerFactory({ api, log, source: rejecting, clock });
+  const inf = f.forKind(PODS);
+  let synced = false;
+  void inf.whenSynced().then(() => (synced = true));
+  inf.start();
+  await tick();
+  assert.equal(lists, 1);
+  clock.advance(200);
+  await tick();
+  assert.equal(lists, 2, 'retried after 200 ms');
+  clock.advance(400);
+  await tick();
+  assert.equal(lists, 3, 'and again after 400 ms');
+  up = true;
+  clock.advance(800);
+  await tick();
+  await tick();
+  assert.equal(lists, 4);
+  assert.equal(synced, true, 'synced once the server answers');
+  await f.stop();
+});

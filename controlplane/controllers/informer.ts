@@ -123,7 +123,15 @@ export class SharedInformer {
     try {
       await this.source.start();
     } catch (e) {
-      this.log.debug({ path: this.path, err: String(e) }, 'informer start failed');
+      // The list failed (a server restarting): try again with backoff, as after a watch error.
+      // Without this an informer whose relist hits a down server would stop for good.
+      if (this.stopped) return;
+      this.failures++;
+      const delay = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 10));
+      this.log.debug({ path: this.path, err: String(e), delay }, 'informer start failed; retrying');
+      this.retry?.cancel();
+      this.retry = this.clock.after(delay, () => void this.run());
+      return;
     }
     if (this.failures === before) this.failures = 0;
     if (this.listed && !this.synced && !this.stopped) {
