@@ -19,7 +19,7 @@ say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
 # images are built from /bin/busybox), conntrack (flushing stale UDP entries of services),
 # kmod (modprobe br_netfilter) and curl (the cheap probe of the Docker socket).
 pkgs=(openssl ca-certificates python3 python3-kubernetes iproute2 procps iptables util-linux bash-builtins containernetworking-plugins iputils-ping
-  docker.io busybox-static conntrack kmod curl)
+  docker.io busybox-static conntrack kmod curl nftables)
 # One dpkg-query for all (one per package cost ~25 ms each); "ii" = installed.
 installed=$'\n'$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null || true)
 missing=()

@@ -36,9 +36,13 @@ export const HOST_LOCK = '/run/skiff-test-host.lock';
 let lockHolder: ChildProcess | undefined;
 let lockUsers = 0;
 let lockTaking: Promise<void> | undefined;
+/** The proxy teardown run by the last release, while it is still running. */
+let tearing: Promise<void> | undefined;
 
 export async function acquireHostLock(timeoutMs = 900_000): Promise<void> {
   lockUsers++;
+  // A teardown of the previous agent's rules must not race the next agent's proxy.
+  if (tearing) await tearing;
   if (lockHolder) return;
   lockTaking ??= new Promise<void>((resolve, reject) => {
     // `read` returns when our end of the pipe closes: release, or our death.
@@ -74,9 +78,10 @@ export function releaseHostLock(): void {
   if (lockUsers > 0) lockUsers--;
   if (lockUsers > 0 || !lockHolder) return;
   const holder = lockHolder;
-  void teardownProxy({ log: quiet })
+  tearing = teardownProxy({ log: quiet })
     .catch(() => undefined)
     .then(() => {
+      tearing = undefined;
       // Taken again meanwhile by this process: keep holding it.
       if (lockUsers > 0 || lockHolder !== holder) return;
       holder.stdin!.end();

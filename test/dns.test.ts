@@ -241,7 +241,7 @@ spec:
   // Pending the proxy: its nftables mode DNATs TCP only (the backends map's data is typed
   // `tcp dport`, which makes nft add `meta l4proto tcp` to every DNAT rule), so UDP to
   // 10.96.0.10:53 is not forwarded yet. Runs anyway; passes once the proxy forwards UDP.
-  test('a pod resolves through 10.96.0.10 (its resolv.conf): busybox nslookup, and libc with the search list', { todo: 'UDP through the nftables proxy' }, async () => {
+  test('a pod resolves through 10.96.0.10 (its resolv.conf): busybox nslookup, and libc with the search list', async () => {
     const resolv = await kubectlOk(s, ['exec', '-n', 'dns-client', 'client', '--', 'cat', '/etc/resolv.conf']);
     assert.match(resolv, /nameserver 10\.96\.0\.10/);
     assert.match(resolv, /search dns-client\.svc\.cluster\.local svc\.cluster\.local cluster\.local/);

@@ -2,16 +2,17 @@
  * The iptables rule mode: IptRuleset (pure) through common/iptables.ts, on the
  * host's backend (never another one).
  *
- * - Full sync: `iptables-save -t nat` lists our chains (so stale per-service
- *   chains are deleted), one `iptables-restore --noflush` per table, then the
- *   jumps from the built-in chains are ensured (one each, first in the chain).
+ * - Full sync: `iptables-save` of nat and filter lists our chains (so stale
+ *   per-service chains are deleted) and the jumps, one `iptables-restore
+ *   --noflush` per table, then the jumps from the built-in chains are fixed
+ *   where the save showed them missing, duplicated or not first.
  * - Partial sync: one restore with only the chains of changed services (and the
  *   dispatch chains when they changed); a failure falls back to a full sync.
  * - Teardown: jumps deleted, then our chains flushed and deleted; chains of
  *   others (SKIFF-FORWARD of the host network included) are never named.
  */
 import type { Logger } from '../../common/log.js';
-import { buildPayload, type Iptables, type Table } from '../../common/iptables.js';
+import { buildPayload, planJump, type Iptables, type Table } from '../../common/iptables.js';
 import type { ServicePort } from './model.js';
 import { EXTERNAL_SERVICES, FILTER_SERVICES, IptRuleset, JUMPS, MARK_MASQ, NAT_SERVICES, NODEPORTS, POSTROUTING, SERVICE_CHAIN, type IptOptions } from './iptables-rules.js';
 import type { RuleMode, SyncResult } from './proxier.js';
@@ -60,12 +61,18 @@ export class IptablesMode implements RuleMode {
         this.ruleset.forget();
       }
     }
-    const existing = { nat: savedChains(await this.ipt.save('nat')), filter: [] as string[] };
-    const f = this.ruleset.renderFull(existing);
+    // One save per table serves both the stale chains and the jump check: with legacy,
+    // every listing (even `-S ONE-CHAIN`) reads the whole table from the kernel.
+    const saved = { nat: await this.ipt.save('nat'), filter: await this.ipt.save('filter') };
+    const f = this.ruleset.renderFull({ nat: savedChains(saved.nat), filter: [] });
     try {
       await this.ipt.restore('filter', f.payload.filter);
       await this.ipt.restore('nat', f.payload.nat);
-      for (const [table, chain, spec] of JUMPS) await this.ipt.ensureJump(table, chain, spec, 'first');
+      // Our payloads never name built-in chains, so the jumps are as saved.
+      for (const [table, chain, spec] of JUMPS) {
+        const plan = planJump(saved[table as 'nat' | 'filter'], chain, spec, 'first');
+        if (plan.insert || plan.remove.length) await this.ipt.ensureJump(table, chain, spec, 'first');
+      }
     } catch (e) {
       this.ruleset.forget();
       throw e;

@@ -167,3 +167,29 @@ test('chain names: prefix plus 16 hex digits, matched by the deletion pattern; j
 test('savedChains reads chain declarations of iptables-save', () => {
   assert.deepEqual(savedChains('# x\n*nat\n:PREROUTING ACCEPT [0:0]\n:SKIFF-SERVICES - [0:0]\n-A PREROUTING -j SKIFF-SERVICES\nCOMMIT\n'), ['PREROUTING', 'SKIFF-SERVICES']);
 });
+
+test('IptablesMode full sync: two saves, two restores, and jump fixes only where the save shows them missing', async () => {
+  const { Iptables } = await import('../../common/iptables.js');
+  const { IptablesMode } = await import('./iptables-mode.js');
+  const { logger } = await import('../../common/log.js');
+  const calls: string[] = [];
+  // nat already has our PREROUTING jump first; everything else is missing.
+  const natSave = `*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:SKIFF-SERVICES - [0:0]\n-A PREROUTING -m comment --comment "skiff service portals" -j SKIFF-SERVICES\nCOMMIT\n`;
+  const runner = {
+    async run(cmd: string, args: string[]) {
+      calls.push(`${cmd} ${args.join(' ')}`);
+      if (cmd.endsWith('-save')) return { code: 0, stdout: args[1] === 'nat' ? natSave : '*filter\nCOMMIT\n', stderr: '' };
+      if (args.includes('-S')) return { code: 0, stdout: `-P ${args[args.length - 1]} ACCEPT\n`, stderr: '' };
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  };
+  const log = logger('ipt-mode-test');
+  log.level = 'silent';
+  const mode = new IptablesMode({ clusterCIDR: '10.244.0.0/16' }, new Iptables('legacy', runner), log);
+  const r = await mode.sync(true);
+  assert.equal(r.kind, 'full');
+  assert.deepEqual(calls.slice(0, 4), ['iptables-legacy-save -t nat', 'iptables-legacy-save -t filter', 'iptables-legacy-restore --noflush -w 5 -T filter', 'iptables-legacy-restore --noflush -w 5 -T nat']);
+  const listed = calls.filter((c) => c.includes(' -S '));
+  assert.deepEqual(listed.map((c) => c.split(' -S ')[1]), ['OUTPUT', 'POSTROUTING', 'INPUT', 'FORWARD', 'OUTPUT'], 'PREROUTING needed no fix');
+  assert.equal(calls.filter((c) => c.includes(' -I ')).length, 5);
+});

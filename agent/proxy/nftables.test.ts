@@ -57,8 +57,8 @@ add chain ip skiff np-3
 add map ip skiff affinity { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags dynamic,timeout; size 65536; }
 add map ip skiff service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }
 add map ip skiff service-nodeports { type inet_proto . inet_service : verdict; }
-add map ip skiff backends { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . tcp dport; }
-add map ip skiff nodeport-backends { typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . tcp dport; }
+add map ip skiff backends { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }
+add map ip skiff nodeport-backends { typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }
 add map ip skiff no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict; }
 add map ip skiff no-endpoint-nodeports { type inet_proto . inet_service : verdict; }
 add set ip skiff masq-services { type ipv4_addr . inet_proto . inet_service; }
@@ -88,11 +88,11 @@ add rule ip skiff masquerading masquerade fully-random
 add rule ip skiff service-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services
 add rule ip skiff nodeport-check fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports
 add rule ip skiff reject-chain reject
-add rule ip skiff lb-3 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends
-add rule ip skiff lb-aff-2 dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity
-add rule ip skiff lb-aff-2 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends
+add rule ip skiff lb-3 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends
+add rule ip skiff lb-aff-2 meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity
+add rule ip skiff lb-aff-2 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends
 add rule ip skiff np-3 ip saddr 127.0.0.0/8 jump mark-for-masquerade
-add rule ip skiff np-3 dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends
+add rule ip skiff np-3 meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends
 add rule ip skiff affinity-record meta l4proto tcp ct original ip daddr . meta l4proto . ct original proto-dst @affinity-600 update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 600s : ip daddr . th dport }
 add rule ip skiff affinity-record meta l4proto udp ct original ip daddr . meta l4proto . ct original proto-dst @affinity-600 update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 600s : ip daddr . th dport }
 add rule ip skiff affinity-record meta l4proto sctp ct original ip daddr . meta l4proto . ct original proto-dst @affinity-600 update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 600s : ip daddr . th dport }
@@ -110,14 +110,14 @@ add element ip skiff affinity-600 { 10.96.0.11 . tcp . 80 }
 
 const PARTIAL = `add chain ip skiff lb-1
 flush chain ip skiff lb-1
-add rule ip skiff lb-1 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends
+add rule ip skiff lb-1 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends
 add chain ip skiff lb-2
 flush chain ip skiff lb-2
-add rule ip skiff lb-2 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends
+add rule ip skiff lb-2 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends
 add chain ip skiff np-2
 flush chain ip skiff np-2
 add rule ip skiff np-2 ip saddr 127.0.0.0/8 jump mark-for-masquerade
-add rule ip skiff np-2 dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends
+add rule ip skiff np-2 meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends
 delete element ip skiff service-ips { 10.96.0.10 . tcp . 80, 192.0.2.10 . tcp . 80 }
 delete element ip skiff service-nodeports { tcp . 30080 }
 delete element ip skiff backends { 10.96.0.10 . tcp . 80 . 0, 10.96.0.10 . tcp . 80 . 1, 10.96.0.10 . tcp . 80 . 2, 192.0.2.10 . tcp . 80 . 0, 192.0.2.10 . tcp . 80 . 1, 192.0.2.10 . tcp . 80 . 2 }
@@ -206,11 +206,11 @@ test('two services claiming one destination: the first by name wins, the other t
 });
 
 test('lb chains: one per endpoint count; NodePort ones masquerade loopback clients; affinity ones look up first', () => {
-  assert.deepEqual(lbRules('lb-4'), ['dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 4 map @backends']);
+  assert.deepEqual(lbRules('lb-4'), ['meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 4 map @backends']);
   assert.deepEqual(lbRules('np-aff-2'), [
     'ip saddr 127.0.0.0/8 jump mark-for-masquerade',
-    'dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity',
-    'dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends',
+    'meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity',
+    'meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends',
   ]);
   assert.throws(() => lbRules('services'), /not an lb chain/);
   assert.equal(affinityRules(['affinity-np-30']).length, 3, 'one rule per protocol');

@@ -55,10 +55,12 @@ const PORT2 = 'inet_proto . inet_service';
 export const SETS: [string, string][] = [
   ['service-ips', `type ${SVC3} : verdict`],
   ['service-nodeports', `type ${PORT2} : verdict`],
-  // Data typed `tcp dport` (any protocol's port: the same type): nft 1.0.6 cannot
-  // re-read a `th dport` data type from the kernel in a later transaction.
-  ['backends', 'typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . tcp dport'],
-  ['nodeport-backends', 'typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . tcp dport'],
+  // Data typed `th dport`, not `tcp dport`: a `tcp dport` data type makes nft add an
+  // implicit `meta l4proto tcp` to the dnat rule, and UDP services (DNS) were never
+  // forwarded. The lb rules state the transport protocols instead (checked with nft 1.0.6:
+  // re-declaring the map and adding elements in later transactions works).
+  ['backends', 'typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport'],
+  ['nodeport-backends', 'typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport'],
   ['no-endpoint-services', `type ${SVC3} : verdict`],
   ['no-endpoint-nodeports', `type ${PORT2} : verdict`],
   ['masq-services', `type ${SVC3}`],
@@ -119,9 +121,9 @@ export function lbRules(chain: string): string[] {
   const out: string[] = [];
   // NodePorts on 127.0.0.1 need masquerading: a reply to 127.0.0.1 cannot leave the pod (route_localnet).
   if (m[1] === 'np') out.push('ip saddr 127.0.0.0/8 jump mark-for-masquerade');
-  if (m[2]) out.push('dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity');
+  if (m[2]) out.push('meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity');
   const key = m[1] === 'lb' ? 'ip daddr . meta l4proto . th dport' : 'meta l4proto . th dport';
-  out.push(`dnat ip to ${key} . numgen random mod ${k} map @${m[1] === 'lb' ? 'backends' : 'nodeport-backends'}`);
+  out.push(`meta l4proto { tcp, udp, sctp } dnat ip to ${key} . numgen random mod ${k} map @${m[1] === 'lb' ? 'backends' : 'nodeport-backends'}`);
   return out;
 }
 
