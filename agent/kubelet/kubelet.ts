@@ -8,31 +8,19 @@
 import type { ApiClient } from '../../controlplane/controllers/client.js';
 import { SharedInformer } from '../../controlplane/controllers/informer.js';
 import { ApiListWatch } from '../../controlplane/controllers/listwatch.js';
-import type { Logger } from '../../common/log.js';
-import type { CniNetwork } from '../network/cni.js';
 import type { DockerRuntime } from '../runtime/docker.js';
 import type { ContainerStatus, SandboxStatus } from '../runtime/types.js';
 import { groupByPod, type Obj, type RuntimePod } from './actions.js';
 import { Backoff } from './backoff.js';
 import { EventRecorder } from './events.js';
-import { PodSyncer, type PodSyncDeps } from './podsync.js';
+import { PodSyncer, type NodeSettings, type PodSyncDeps } from './podsync.js';
 import { PodWorkers } from './podworkers.js';
 import { StatusManager } from './statusmanager.js';
 
-export interface KubeletOptions {
+export interface KubeletOptions extends NodeSettings {
   api: ApiClient;
-  nodeName: string;
-  nodeIP: string;
-  runtime: DockerRuntime;
-  cni: CniNetwork;
-  dataDir: string;
-  log: Logger;
-  clusterDNS: string;
-  clusterDomain: string;
   /** Extra pods from a non-API source (static manifests), by uid. */
   staticPods?: () => Map<string, Obj>;
-  /** Called when a pod is synced; the agent server's lookup reads runtime pods through `runtimePod`. */
-  allocatable?: () => { cpu: string; memory: string };
   relistPeriodMs?: number;
 }
 

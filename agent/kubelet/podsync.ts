@@ -30,8 +30,8 @@ import type { StatusManager } from './statusmanager.js';
 import { generatePodStatus, type Waiting } from './status.js';
 import { VolumeManager } from './volumes.js';
 
-export interface PodSyncDeps {
-  api: Api;
+/** What a pod sync needs: the node's settings (shared with KubeletOptions) and the kubelet's parts. */
+export interface NodeSettings {
   nodeName: string;
   nodeIP: string;
   runtime: DockerRuntime;
@@ -40,7 +40,12 @@ export interface PodSyncDeps {
   log: Logger;
   clusterDNS: string;
   clusterDomain: string;
+  /** Node allocatable, for resourceFieldRef of containers without limits. */
   allocatable?: () => { cpu: string; memory: string };
+}
+
+export interface PodSyncDeps extends NodeSettings {
+  api: Api;
   backoff: Backoff;
   status: StatusManager;
   events: EventRecorder;
