@@ -14,9 +14,9 @@
  * Guaranteed pods sit beside the class cgroups (not in a `guaranteed` one) so
  * their shares compete with the classes as a whole, exactly as in the kubelet.
  */
-import { compareQuantities, addQuantities, tryParseQuantity, type Quantity } from '../../common/quantity.js';
+import { podQOSClass, type QosClass } from '../../common/qos.js';
 
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+export type { QosClass };
 
 /** The name of the node-level parent cgroup under each hierarchy root. */
 export const DEFAULT_CGROUP_ROOT = 'skiff';
@@ -39,45 +39,9 @@ export interface PodLike {
   status?: { qosClass?: string };
 }
 
-const QOS_RESOURCES = ['cpu', 'memory'] as const;
-
-/** Adds the positive cpu/memory quantities of `list` into `into`; returns the names found. */
-function sumPositive(into: Map<string, Quantity>, list: ResourceList | undefined): Set<string> {
-  const found = new Set<string>();
-  for (const name of QOS_RESOURCES) {
-    const q = tryParseQuantity(list?.[name]);
-    if (!q || q.nanos <= 0n) continue;
-    found.add(name);
-    const prev = into.get(name);
-    into.set(name, prev ? addQuantities(prev, q) : q);
-  }
-  return found;
-}
-
-/**
- * The QoS class as Kubernetes' qos.ComputePodQOS computes it: only cpu and
- * memory count and zero quantities are ignored; init containers count like
- * the others. Guaranteed needs cpu and memory limits on every container and
- * the summed requests equal to the summed limits; nothing set at all is
- * BestEffort; anything else is Burstable.
- */
+/** The QoS class computed from the containers' resources (common/qos.ts, shared with the API server). */
 export function computeQosClass(pod: PodLike): QosClass {
-  const requests = new Map<string, Quantity>();
-  const limits = new Map<string, Quantity>();
-  let guaranteed = true;
-  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
-    sumPositive(requests, c.resources?.requests);
-    const found = sumPositive(limits, c.resources?.limits);
-    if (!found.has('cpu') || !found.has('memory')) guaranteed = false;
-  }
-  if (requests.size === 0 && limits.size === 0) return 'BestEffort';
-  if (guaranteed) {
-    for (const [name, req] of requests) {
-      const lim = limits.get(name);
-      if (!lim || compareQuantities(lim, req) !== 0) guaranteed = false;
-    }
-  }
-  return guaranteed && requests.size === limits.size ? 'Guaranteed' : 'Burstable';
+  return podQOSClass(pod);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addDefaultTolerations, applyDefaults, defaultPullPolicy, podQOSClass } from './defaults.js';
+import { addDefaultTolerations, applyDefaults, defaultPullPolicy } from './defaults.js';
+import { podQOSClass } from '../../common/qos.js';
 
 type Obj = Record<string, any>;
 const defaulted = (kind: string, o: Obj): Obj => {

@@ -9,7 +9,8 @@
  * twice equals applying once), does no I/O and never throws on malformed input: a value
  * of the wrong shape is left for validation to report.
  */
-import { formatQuantity, roundUpQuantity, tryParseQuantity, addQuantities, compareQuantities, type Quantity } from '../../common/quantity.js';
+import { formatQuantity, roundUpQuantity, tryParseQuantity } from '../../common/quantity.js';
+import { podQOSClass } from '../../common/qos.js';
 
 type Obj = Record<string, any>;
 
@@ -95,41 +96,6 @@ export function defaultPullPolicy(image: unknown): 'Always' | 'IfNotPresent' {
   // A colon before the last slash belongs to a registry host:port, not a tag.
   const tag = colon > name.lastIndexOf('/') ? name.slice(colon + 1) : at >= 0 ? '' : 'latest';
   return tag === 'latest' ? 'Always' : 'IfNotPresent';
-}
-
-/**
- * QoS class as qos.ComputePodQOS: only cpu and memory count, zero quantities are ignored;
- * Guaranteed needs cpu and memory limits on every container (init included) and
- * requests equal to limits; nothing set at all is BestEffort; anything else Burstable.
- */
-export function podQOSClass(pod: Record<string, any>): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const requests = new Map<string, Quantity>();
-  const limits = new Map<string, Quantity>();
-  let guaranteed = true;
-  const sum = (into: Map<string, Quantity>, list: unknown, found?: Set<string>): void => {
-    if (!isObj(list)) return;
-    for (const name of ['cpu', 'memory']) {
-      const q = tryParseQuantity(list[name]);
-      if (!q || q.nanos <= 0n) continue;
-      found?.add(name);
-      const prev = into.get(name);
-      into.set(name, prev ? addQuantities(prev, q) : q);
-    }
-  };
-  for (const c of [...objects(pod.spec?.containers), ...objects(pod.spec?.initContainers)]) {
-    sum(requests, c.resources?.requests);
-    const found = new Set<string>();
-    sum(limits, c.resources?.limits, found);
-    if (!found.has('cpu') || !found.has('memory')) guaranteed = false;
-  }
-  if (requests.size === 0 && limits.size === 0) return 'BestEffort';
-  if (guaranteed) {
-    for (const [name, req] of requests) {
-      const lim = limits.get(name);
-      if (!lim || compareQuantities(lim, req) !== 0) guaranteed = false;
-    }
-  }
-  return guaranteed && requests.size === limits.size ? 'Guaranteed' : 'Burstable';
 }
 
 function defaultPod(pod: Obj): void {
