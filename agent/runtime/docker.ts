@@ -168,14 +168,19 @@ export class DockerRuntime implements Runtime {
     this.sandboxes.delete(id);
   }
 
-  private async inspectSandbox(id: string): Promise<SandboxStatus | undefined> {
-    let i: Dockerode.ContainerInspectInfo;
+  /** Docker's inspect, or undefined when the container is gone. */
+  private async inspectRaw(id: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
     try {
-      i = await this.docker.getContainer(id).inspect();
+      return await this.docker.getContainer(id).inspect();
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
     }
+  }
+
+  private async inspectSandbox(id: string): Promise<SandboxStatus | undefined> {
+    const i = await this.inspectRaw(id);
+    if (!i) return undefined;
     const labels = i.Config.Labels ?? {};
     const running = i.State.Running && i.State.Pid > 0;
     return {
@@ -288,13 +293,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async inspectContainer(id: string): Promise<ContainerStatus | undefined> {
-    let i: Dockerode.ContainerInspectInfo;
-    try {
-      i = await this.docker.getContainer(id).inspect();
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    const i = await this.inspectRaw(id);
+    if (!i) return undefined;
     const labels = i.Config.Labels ?? {};
     const s = i.State;
     const state = s.Running ? 'running' : s.Status === 'created' ? 'created' : s.Status === 'exited' || s.Status === 'dead' ? 'exited' : 'unknown';
