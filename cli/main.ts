@@ -376,6 +376,24 @@ Prints the admin kubeconfig of the server whose state is in DIR (default ${DEFAU
       return runInstall(o);
     },
   },
+  images: {
+    summary: 'build the local images the agent runs (busybox, the pod sandbox) if missing',
+    help: `Usage: skiff images
+
+Builds skiff.local/busybox:1.35 (also tagged busybox:1.35) and the pod sandbox image
+skiff.local/pause:1.0 from Debian's busybox-static, unless they are current. The agent does
+this at start; the test script runs it first, as some tests use the images without an agent.`,
+    async run(args) {
+      const f = flags(args, {});
+      if (f.help) return help('images');
+      const { default: Dockerode } = await import('dockerode');
+      const { ensureLocalImages } = await import('../agent/host/images.js');
+      const { logger } = await import('../common/log.js');
+      const r = await ensureLocalImages(new Dockerode(), logger('images'));
+      process.stdout.write(`skiff: local images ${r.built.length ? `built (${r.built.join(', ')})` : 'current'} in ${Math.round(r.ms)} ms\n`);
+      return 0;
+    },
+  },
   doctor: {
     summary: 'check this host for what Skiff needs, and say how to fix what is missing',
     help: `Usage: skiff doctor
