@@ -29,6 +29,8 @@ import { StaticPods } from './kubelet/static.js';
 import { podLookup } from './lookup.js';
 import { startProxy, type ModeRequest, type ProxyHandle } from './proxy/proxy.js';
 import { startClusterDns } from './dns/index.js';
+import { SharedInformer } from '../controlplane/controllers/informer.js';
+import { ApiListWatch } from '../controlplane/controllers/listwatch.js';
 import { resolveJoin, type JoinInput } from './bootstrap.js';
 import { RouteSyncer } from './network/routesync.js';
 import { AGENT_DEFAULTS } from './settings.js';
@@ -193,10 +195,13 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   await kubelet.start();
   // After the host network (its FORWARD jump must precede ours) and the Node (our
   // informers need the API): Services reach their pods from here on.
+  // One watch of Services and one of EndpointSlices for the proxy and the DNS together.
+  const watchAll = (path: string): SharedInformer => new SharedInformer(path, () => api.list(path), (p, list) => new ApiListWatch(api, p, list), logger('informer'));
+  const informers = { services: watchAll('/api/v1/services'), slices: watchAll('/apis/discovery.k8s.io/v1/endpointslices') };
   let proxy: ProxyHandle | undefined;
   if (!o.disableProxy) {
     try {
-      proxy = await startProxy({ api, nodeName, clusterCIDR: o.clusterCIDR, mode: o.proxyMode, minSyncIntervalMs: o.proxyMinSyncMs, fullSyncIntervalMs: o.proxyFullSyncMs, log: logger('proxy') });
+      proxy = await startProxy({ api, nodeName, clusterCIDR: o.clusterCIDR, mode: o.proxyMode, minSyncIntervalMs: o.proxyMinSyncMs, fullSyncIntervalMs: o.proxyFullSyncMs, log: logger('proxy'), informers });
     } catch (e) {
       log.error({ err: (e as Error).message }, 'the service proxy could not start: Services will not be reachable on this node');
     }
@@ -204,7 +209,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   // Cluster DNS (dns/): answers from this agent's own caches on <nodeIP>:<dnsPort> and publishes
   // kube-system/kube-dns-<node>; it starts serving in the background once its caches synced.
   const dnsPort = o.dnsPort ?? AGENT_DEFAULTS.dnsPort;
-  const dns = dnsPort > 0 ? startClusterDns({ api, nodeName, nodeIP: node.nodeIP(), port: dnsPort, domain: o.clusterDomain, log: logger('dns') }) : undefined;
+  const dns = dnsPort > 0 ? startClusterDns({ api, informers, nodeName, nodeIP: node.nodeIP(), port: dnsPort, domain: o.clusterDomain, log: logger('dns') }) : undefined;
   log.info({ node: nodeName, port: server.port }, 'agent started');
 
   return {
@@ -214,6 +219,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     async close() {
       await dns?.close();
       await proxy?.stop();
+      await Promise.all([informers.services.stop(), informers.slices.stop()]);
       statics?.stop();
       await routes.stop();
       await kubelet?.stop();

@@ -53,6 +53,12 @@ export interface ProxyOptions {
   minSyncIntervalMs?: number;
   fullSyncIntervalMs?: number;
   log?: Logger;
+  /**
+   * Cluster-wide Service and EndpointSlice informers shared with other readers in
+   * the process (the agent's DNS): started here if not yet, left running on stop.
+   * Without them the proxy makes its own and stops them.
+   */
+  informers?: { services: SharedInformer; slices: SharedInformer };
 }
 
 export interface ProxyHandle {
@@ -95,8 +101,7 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyHandle> {
   await ensureRouteLocalnet(log);
 
   const informer = (path: string): SharedInformer => new SharedInformer(path, () => o.api.list(path), (p, list) => new ApiListWatch(o.api, p, list), log);
-  const services = informer(SERVICES);
-  const slices = informer(SLICES);
+  const { services, slices } = o.informers ?? { services: informer(SERVICES), slices: informer(SLICES) };
   slices.addIndex(BY_SERVICE, (s) => {
     const k = sliceService(s);
     return k ? [k] : [];
@@ -138,7 +143,7 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyHandle> {
     waitForSync: () => proxier.waitForSync(),
     async stop() {
       proxier.stop();
-      await Promise.all([services.stop(), slices.stop()]);
+      if (!o.informers) await Promise.all([services.stop(), slices.stop()]);
     },
   };
 }
