@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 import { teardownProxy } from '../agent/proxy/proxy.js';
+import { teardownHostNetwork } from '../agent/host/network.js';
 import { logger } from '../common/log.js';
 
 const quiet = logger('test-harness');
@@ -80,6 +81,8 @@ export function releaseHostLock(): void {
   const holder = lockHolder;
   tearing = teardownProxy({ log: quiet })
     .catch(() => undefined)
+    // The agent's host rules (SKIFF-FORWARD, the skiff-svc device) go too, as `skiff down` does.
+    .then(() => teardownHostNetwork({ log: quiet }).catch(() => undefined))
     .then(() => {
       tearing = undefined;
       // Taken again meanwhile by this process: keep holding it.
