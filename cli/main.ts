@@ -386,10 +386,10 @@ this at start; the test script runs it first, as some tests use the images witho
     async run(args) {
       const f = flags(args, {});
       if (f.help) return help('images');
-      const { default: Dockerode } = await import('dockerode');
+      const { connectDocker } = await import('../agent/runtime/dockerode.js');
       const { ensureLocalImages } = await import('../agent/host/images.js');
       const { logger } = await import('../common/log.js');
-      const r = await ensureLocalImages(new Dockerode(), logger('images'));
+      const r = await ensureLocalImages(connectDocker(), logger('images'));
       process.stdout.write(`skiff: local images ${r.built.length ? `built (${r.built.join(', ')})` : 'current'} in ${Math.round(r.ms)} ms\n`);
       return 0;
     },

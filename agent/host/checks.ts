@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { access, constants, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import Dockerode from 'dockerode';
+import { connectDocker } from '../runtime/dockerode.js';
 import { detectBackend, Iptables } from '../../common/iptables.js';
 import { BUSYBOX_BINARY } from './images.js';
 
@@ -99,7 +99,7 @@ async function tool(cmd: string, args: string[], fix: string): Promise<CheckResu
 let dockerInfo: Promise<{ version: string; apiVersion: string; driver: string; cgroupVersion: string }> | undefined;
 function docker() {
   dockerInfo ??= (async () => {
-    const d = new Dockerode({ socketPath: '/var/run/docker.sock', timeout: 10_000 });
+    const d = connectDocker({ timeout: 10_000 });
     const [v, i] = await Promise.all([d.version(), d.info() as Promise<{ CgroupDriver?: string; CgroupVersion?: string }>]);
     return { version: v.Version, apiVersion: v.ApiVersion, driver: i.CgroupDriver ?? 'unknown', cgroupVersion: i.CgroupVersion ?? '1' };
   })();

@@ -1,5 +1,5 @@
 /**
- * The Runtime over a Docker engine (dockerode on /var/run/docker.sock), laid out
+ * The Runtime over a Docker engine (dockerode on /var/run/docker.sock, see ./dockerode.ts), laid out
  * as dockershim did: a sandbox container per pod (`k8s_POD_<pod>_<ns>_<uid>_<n>`,
  * network `none` so CNI gives it its interface, IPC shareable) and app containers
  * (`k8s_<container>_<pod>_<ns>_<uid>_<n>`) joining its network, IPC and UTS
@@ -8,7 +8,8 @@
  * Relists are cheap: `docker ps` gives ids and states; a container is inspected
  * again only when its state string changed (exited containers never change).
  */
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { connectDocker } from './dockerode.js';
 import type { Writable } from 'node:stream';
 import { dockerExec, dockerExecSync, dockerLogs } from './docker-streams.js';
 import {
@@ -80,7 +81,7 @@ export class DockerRuntime implements Runtime {
   private sandboxes = new Map<string, [string, SandboxStatus]>();
 
   constructor(opts: DockerRuntimeOptions) {
-    this.docker = new Dockerode({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+    this.docker = connectDocker(opts.socketPath ? { socketPath: opts.socketPath } : {});
     this.sandboxImage = opts.sandboxImage;
     this.nodeLabel = opts.nodeName ? { [LABEL_NODE]: opts.nodeName } : {};
   }

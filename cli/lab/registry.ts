@@ -30,10 +30,10 @@ export const LAB_BUSYBOX = `${REGISTRY}/busybox:1.35`;
 
 /** Makes sure the host has its local images (built from busybox-static, as the agent does). */
 export async function ensureHostImages(): Promise<void> {
-  const { default: Docker } = await import('dockerode');
+  const { connectDocker } = await import('../../agent/runtime/dockerode.js');
   const { ensureLocalImages } = await import('../../agent/host/images.js');
   const { logger } = await import('../../common/log.js');
-  await ensureLocalImages(new Docker(), logger('lab'));
+  await ensureLocalImages(connectDocker(), logger('lab'));
 }
 
 /** Starts the registry on the server node and waits until it answers. Idempotent. */
