@@ -4,18 +4,19 @@
  * HostReadings is the real source.
  *
  * Host-level figures come from /proc (stat, meminfo, loadavg) and from
- * systeminformation for the hardware; when the agent's own cgroup is limited
- * (the agent runs in a container or a slice), capacity and usage come from
- * that cgroup instead, since that is all the node can give its pods.
+ * systeminformation for the hardware (once, in a child process: ./hardware.ts);
+ * when the agent's own cgroup is limited (the agent runs in a container or a
+ * slice), capacity and usage come from that cgroup instead, since that is all
+ * the node can give its pods.
  */
 import { readFile, statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import * as si from 'systeminformation';
 import { detectLayout, type CgroupLayout } from '../cgroups/layout.js';
 import { readOwnLimits, type OwnLimits } from '../cgroups/limits.js';
 import { CgroupManager } from '../cgroups/manager.js';
 import { readCgroupStats, workingSet, type CgroupStats } from '../cgroups/stats.js';
+import { probeHardware, type Hardware } from './hardware.js';
 
 export interface HostCapacity {
   /** Logical cpus of the host (within the agent's cpuset), in millicores. */
@@ -116,6 +117,7 @@ export class HostReadings implements NodeReadings {
   private limits?: Promise<OwnLimits>;
 
   private manager?: Promise<CgroupManager>;
+  private hardware?: Promise<Hardware>;
 
   /** `cgroupRoot`: the node-level cgroup pods live under (default `skiff`); `proc`: where procfs is mounted. */
   constructor(private readonly o: { cgroupRoot?: string; proc?: string } = {}) {}
@@ -133,11 +135,16 @@ export class HostReadings implements NodeReadings {
   }
 
   async capacity(): Promise<HostCapacity> {
-    const [cpu, mem, own] = await Promise.all([si.cpu(), si.mem(), this.own()]);
+    // A failed probe is not cached: the next status update tries again.
+    this.hardware ??= probeHardware().catch((e) => {
+      this.hardware = undefined;
+      throw e;
+    });
+    const [hw, own] = await Promise.all([this.hardware, this.own()]);
     return {
       // A cpuset (container or taskset) narrows the cpus the agent, and its pods, can use.
-      hostMilliCpu: Math.max(1, Math.min(cpu.cores, availableParallelism())) * 1000,
-      hostMemoryBytes: mem.total,
+      hostMilliCpu: Math.max(1, Math.min(hw.cores, availableParallelism())) * 1000,
+      hostMemoryBytes: hw.memTotalBytes,
       cgroupMilliCpu: own.milliCpu?.value,
       cgroupMemoryBytes: own.memory?.value,
     };
