@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { StatusError, internalError } from '../../common/errors.js';
 import { logger, type Logger } from '../../common/log.js';
 import type { Runtime } from '../runtime/types.js';
@@ -104,7 +104,10 @@ function rejectUpgrade(socket: Duplex, err: StatusError): void {
 export async function startAgentServer(o: AgentServerOptions): Promise<AgentServer> {
   const log = o.log ?? logger('agent-server');
   const tls = await ensureServingCert(o.dataDir, [...(o.hosts ?? []), ...(o.host ? [o.host] : [])]);
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => selectProtocol(offered) ?? false });
+  // ws is loaded with the first exec: an agent nobody execs into does not carry it (memory).
+  let wss: Promise<WebSocketServer> | undefined;
+  const webSockets = (): Promise<WebSocketServer> =>
+    (wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => selectProtocol(offered) ?? false })));
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const denied = checkClient(peerOf(req.socket));
@@ -149,7 +152,7 @@ export async function startAgentServer(o: AgentServerOptions): Promise<AgentServ
     }
     // kubelet takes POST for SPDY; a WebSocket handshake is a GET, which ws insists on.
     req.method = 'GET';
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    (await webSockets()).handleUpgrade(req, socket, head, (ws) => {
       serveExec(ws, o.runtime, id, request, log).catch((e) => log.error({ err: e }, 'exec session failed'));
     });
   };
@@ -192,11 +195,13 @@ export async function startAgentServer(o: AgentServerOptions): Promise<AgentServ
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const ws of wss.clients) ws.terminate();
+        void wss?.then((w) => {
+          for (const ws of w.clients) ws.terminate();
+        });
         // Followed logs and exec sessions are long-lived: end them so close() completes.
         for (const s of sockets) s.destroy();
       });
-      wss.close();
+      (await wss)?.close();
     },
   };
 }
