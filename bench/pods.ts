@@ -21,7 +21,7 @@
  * Goals (issue): p50 at most 1.15x the floor; single-pod p99 under 1 s; agent
  * RSS with 50 pods under 80 MB.
  *
- * Run (as root): node dist/bench/pods.js [--quick]
+ * Run (as root): node dist/bench/pods.js [--quick | --rss (the memory rows alone)]
  * Profiling: SKIFF_BENCH_AGENT_LOG=debug (the agent's log level); SKIFF_BENCH_AGENT_NODE_OPTIONS: NODE_OPTIONS
  * of the agent process alone, e.g. '--require /tmp/prof.cjs' with a script that runs node:inspector's
  * Profiler and writes the profile at exit (NODE_OPTIONS refuses --cpu-prof).
@@ -45,6 +45,8 @@ import { http, removeDir, startServer, waitFor, type ServerProc } from '../test/
 import { drive, percentile, printRows, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
+/** Only the agent's memory: warm-up, idle, RSS_PODS pods (for working on the agent's RSS). */
+const rssOnly = process.argv.includes('--rss');
 const SINGLE = quick ? 10 : 20;
 const BURST = 100;
 const RSS_PODS = 50;
@@ -558,6 +560,15 @@ async function main(): Promise<void> {
   const idle = rssMB(pid);
   const bare = await bareNodeRss();
   const mem = (r: Rss): string => `MB (anon ${r.anon.toFixed(0)}, file ${r.file.toFixed(0)})`;
+  if (rssOnly) {
+    const r = await phase(`${RSS_PODS} pods for the agent's RSS`, () => rssWith(s, w, pid));
+    printRows('Agent memory, this machine', [
+      { name: `agent RSS with ${RSS_PODS} pods`, value: r.rss, unit: mem(r), ratio: r.rss / bare.rss, goal: met(r.rss < 80, '< 80 MB') },
+      { name: 'agent RSS idle (after warm-up)', value: idle.rss, unit: mem(idle), ratio: idle.rss / bare.rss },
+      { name: 'bare node process, same binary (floor)', value: bare.rss, unit: mem(bare) },
+    ]);
+    return;
+  }
   const load0 = loadavg();
   const { sk, fl } = await phase(`${SINGLE} single pods, floor and Skiff`, () => singles(s, w));
 
