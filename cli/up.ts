@@ -168,16 +168,18 @@ async function stopPid(name: string): Promise<void> {
 
 /**
  * Stops the agent, then the server, then removes what the agent left on the host:
- * pod containers (their IPs released through the CNI plugin) and the host network
- * rules. Cluster state is kept: the next `up` starts the same pods again.
+ * pod containers (their IPs released through the CNI plugin), the host network
+ * rules, and the pods' bridge. Cluster state is kept: the next `up` starts the same pods again.
  */
 export async function runDown(o: { agentDataDir?: string } = {}): Promise<number> {
   const any = readPid('agent') || readPid('server');
   await stopPid('agent');
   await stopPid('server');
   const removed = await removePodContainers(o.agentDataDir ?? '/var/lib/skiff/agent');
-  const { teardownHostNetwork } = await import('../agent/host/network.js');
+  const { teardownHostNetwork, teardownPodNetwork } = await import('../agent/host/network.js');
   await teardownHostNetwork().catch((e: Error) => process.stderr.write(`skiff: host network teardown: ${e.message}\n`));
+  // The pods' bridge and masquerade chain, once no pod container is left on it.
+  await teardownPodNetwork().catch((e: Error) => process.stderr.write(`skiff: pod network teardown: ${e.message}\n`));
   // The service proxy's table/chains (agent or `skiff proxy`): gone with the agent that made them.
   const { teardownProxy } = await import('../agent/proxy/proxy.js');
   await teardownProxy().catch((e: Error) => process.stderr.write(`skiff: service proxy teardown: ${e.message}\n`));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 import { teardownProxy } from '../agent/proxy/proxy.js';
-import { teardownHostNetwork } from '../agent/host/network.js';
+import { teardownHostNetwork, teardownPodNetwork } from '../agent/host/network.js';
 import { logger } from '../common/log.js';
 
 const quiet = logger('test-harness');
@@ -83,6 +83,8 @@ export function releaseHostLock(): void {
     .catch(() => undefined)
     // The agent's host rules (SKIFF-FORWARD, the skiff-svc device) go too, as `skiff down` does.
     .then(() => teardownHostNetwork({ log: quiet }).catch(() => undefined))
+    // And the pods' bridge and masquerade chain when no pod is left on it.
+    .then(() => teardownPodNetwork({ log: quiet }).catch(() => undefined))
     .then(() => {
       tearing = undefined;
       // Taken again meanwhile by this process: keep holding it.

@@ -124,8 +124,10 @@ const CLUSTER = '10.244.0.0/16';
 const SERVICES = '10.96.0.0/12';
 
 /** Runs ensure or teardown in a child process inside `ns` (as the agent would on the host); returns its result. */
-async function inNetns(ns: string, verb: 'ensure' | 'teardown'): Promise<{ backend: string; serviceDevice: string; changed: boolean; bridgeNetfilter: boolean } | null> {
-  const call = verb === 'ensure' ? `m.ensureHostNetwork({ clusterCIDR: '${CLUSTER}', serviceCIDR: '${SERVICES}' })` : 'm.teardownHostNetwork()';
+async function inNetns(ns: string, verb: 'ensure' | 'teardown'): Promise<{ backend: string; serviceDevice: string; changed: boolean; bridgeNetfilter: boolean } | null>;
+async function inNetns(ns: string, verb: 'teardownPods'): Promise<{ bridge: boolean; masquerade: boolean; busy: number }>;
+async function inNetns(ns: string, verb: 'ensure' | 'teardown' | 'teardownPods'): Promise<unknown> {
+  const call = { ensure: `m.ensureHostNetwork({ clusterCIDR: '${CLUSTER}', serviceCIDR: '${SERVICES}' })`, teardown: 'm.teardownHostNetwork()', teardownPods: 'm.teardownPodNetwork()' }[verb];
   const script = `import * as m from ${JSON.stringify(NETWORK_MODULE)}; const r = await ${call}; process.stdout.write('\\nRESULT ' + JSON.stringify(r ?? null) + '\\n');`;
   const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], {
     env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' },
@@ -227,3 +229,32 @@ for (const backend of ['nft', 'legacy'] as const) {
     for (const ns of [R, A, B]) assert.equal(await ok('ip', ['netns', 'pids', ns]), false, `${ns} removed`);
   });
 }
+
+test('pod network teardown: kept while a pod is on the bridge, then bridge and masquerade chain removed, idempotent', { skip: !isRoot && 'needs root' }, async () => {
+  const N = `skiff-ht-${process.pid}-p`;
+  const inN = (cmd: string, ...args: string[]) => sh('ip', ['netns', 'exec', N, cmd, ...args]);
+  try {
+    await sh('ip', ['netns', 'add', N]);
+    // What cni/skiff-bridge leaves on a node: the bridge with a pod's veth, the chain and its jump.
+    for (const cmd of ['link add skiff0 type bridge', 'link add vpod type veth peer name vpeer', 'link set vpod master skiff0', 'link add other type bridge']) await sh('ip', ['-n', N, ...cmd.split(' ')]);
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-N', 'SKIFF-POSTROUTING');
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'SKIFF-POSTROUTING', '-s', '10.244.1.0/24', '-j', 'MASQUERADE');
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-POSTROUTING');
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.0.2.0/24', '-j', 'MASQUERADE');
+
+    assert.deepEqual(await inNetns(N, 'teardownPods'), { bridge: false, masquerade: false, busy: 1 });
+    assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'skiff0']), true, 'bridge kept while a pod is on it');
+    assert.match(await inN('iptables-nft-save', '-t', 'nat'), /SKIFF-POSTROUTING/);
+
+    await sh('ip', ['-n', N, 'link', 'del', 'vpod']);
+    assert.deepEqual(await inNetns(N, 'teardownPods'), { bridge: true, masquerade: true, busy: 0 });
+    assert.deepEqual(await inNetns(N, 'teardownPods'), { bridge: false, masquerade: false, busy: 0 });
+    assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'skiff0']), false, 'bridge removed');
+    assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'other']), true, 'other bridges untouched');
+    const nat = await inN('iptables-nft-save', '-t', 'nat');
+    assert.doesNotMatch(nat, /SKIFF/, 'no chain or jump of ours left');
+    assert.match(nat, /-A POSTROUTING -s 192\.0\.2\.0\/24 -j MASQUERADE/, 'other rules untouched');
+  } finally {
+    await run('ip', ['netns', 'del', N]).catch(() => undefined);
+  }
+});

@@ -17,11 +17,14 @@
  * touches no other rule but the single jump. `teardownHostNetwork` removes exactly
  * what ensure made (not the sysctls) and succeeds when it is already gone.
  */
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { logger, type Logger } from '../../common/log.js';
 import { buildPayload, execRunner, openIptables, tokenizeRule, type Iptables, type Runner } from '../../common/iptables.js';
 
 export const SERVICE_DEVICE = 'skiff-svc';
+/** What the CNI plugin (cni/skiff-bridge) makes on the host: the pods' bridge and its masquerade chain (cni/lib/masq.sh). */
+export const POD_BRIDGE = 'skiff0';
+export const MASQ_CHAIN = 'SKIFF-POSTROUTING';
 export const FORWARD_CHAIN = 'SKIFF-FORWARD';
 /** The jump from FORWARD, in iptables' canonical order (so `-S` output compares equal). */
 export const FORWARD_JUMP = ['-m', 'comment', '--comment', 'skiff: pod forwarding', '-j', FORWARD_CHAIN];
@@ -185,4 +188,33 @@ export async function teardownHostNetwork(opts: { log?: Logger; iptables?: Iptab
     if (r.code !== 0 && (await exists(`/sys/class/net/${SERVICE_DEVICE}`))) throw new Error(`ip link del ${SERVICE_DEVICE} failed: ${r.stderr.trim()}`);
   }
   log.info({ jumps, chain: hadChain, device: hadDevice }, 'host network torn down');
+}
+
+/**
+ * Removes what the CNI plugin leaves on the host once no pod is attached (`skiff down`):
+ * the bridge and the masquerade chain with its jump from nat POSTROUTING. Like the
+ * reference bridge plugin, ours keeps both between pods, as the next pod needs them.
+ * Nothing is removed while any interface is still on the bridge; returns what went.
+ */
+export async function teardownPodNetwork(opts: { log?: Logger; iptables?: Iptables; runner?: Runner } = {}): Promise<{ bridge: boolean; masquerade: boolean; busy: number }> {
+  const log = opts.log ?? logger('host-network');
+  const runner = opts.runner ?? execRunner;
+  const sys = `/sys/class/net/${POD_BRIDGE}`;
+  const ports = (await exists(sys)) ? (await readdir(`${sys}/brif`).catch(() => [])).length : 0;
+  if (ports > 0) {
+    log.info({ bridge: POD_BRIDGE, ports }, 'pods still on the bridge: pod network kept');
+    return { bridge: false, masquerade: false, busy: ports };
+  }
+  let bridge = false;
+  if (await exists(sys)) {
+    const r = await runner.run('ip', ['link', 'del', POD_BRIDGE]);
+    if (r.code !== 0 && (await exists(sys))) throw new Error(`ip link del ${POD_BRIDGE} failed: ${r.stderr.trim()}`);
+    bridge = true;
+  }
+  const ipt = opts.iptables ?? (await openIptables());
+  await ipt.deleteJumps('nat', 'POSTROUTING', MASQ_CHAIN);
+  const masquerade = (await ipt.listChain('nat', MASQ_CHAIN)) !== undefined;
+  if (masquerade) await ipt.restore('nat', buildPayload([{ table: 'nat', chains: [], deleteChains: [MASQ_CHAIN] }]), { noflush: true });
+  log.info({ bridge, masquerade }, 'pod network torn down');
+  return { bridge, masquerade, busy: 0 };
 }
