@@ -6,10 +6,10 @@
  *
  * - traffic to a destination D (the ClusterIP, or an external IP) on port p:
  *   `service-ips`  D . P . p -> goto lb-K (lb-aff-K with ClientIP affinity), and
- *   `backends`     D . P . p . i -> endpoint i (i < K), picked by
+ *   `backends-P`   D . P . p . i -> endpoint i (i < K), picked by
  *   `numgen random mod K` in the lb chain: kube-proxy's 1/K, 1/(K-1), ...
  *   probabilities, in one map lookup;
- * - a NodePort n: the same with `service-nodeports` P . n and `nodeport-backends`;
+ * - a NodePort n: the same with `service-nodeports` P . n and `nodeport-backends-P`;
  * - no endpoints: `no-endpoint-services` / `no-endpoint-nodeports` -> goto
  *   reject-chain (ICMP port unreachable), or drop when a Local traffic policy
  *   leaves none on this node while other nodes have some (kube-proxy does the same);
@@ -50,7 +50,7 @@ function destination(sp: ServicePort, out: Element[], addr: string, eps: Endpoin
     return;
   }
   out.push({ set: 'service-ips', key, data: `goto ${lbChain('lb', eps.length, sp.affinitySeconds > 0)}` });
-  eps.forEach((e, i) => out.push({ set: 'backends', key: `${key} . ${i}`, data: `${e.ip} . ${e.port}` }));
+  eps.forEach((e, i) => out.push({ set: `backends-${proto(sp)}`, key: `${key} . ${i}`, data: `${e.ip} . ${e.port}` }));
   if (sp.affinitySeconds > 0) out.push({ set: `affinity-${sp.affinitySeconds}`, key, data: '' });
 }
 
@@ -70,7 +70,7 @@ export function portElements(sp: ServicePort): Element[] {
     if (eps.length === 0) out.push({ set: 'no-endpoint-nodeports', key, data: noEndpoints(sp) });
     else {
       out.push({ set: 'service-nodeports', key, data: `goto ${lbChain('np', eps.length, sp.affinitySeconds > 0)}` });
-      eps.forEach((e, i) => out.push({ set: 'nodeport-backends', key: `${key} . ${i}`, data: `${e.ip} . ${e.port}` }));
+      eps.forEach((e, i) => out.push({ set: `nodeport-backends-${p}`, key: `${key} . ${i}`, data: `${e.ip} . ${e.port}` }));
       if (!sp.externalLocal) out.push({ set: 'masq-nodeports', key, data: '' });
       if (sp.affinitySeconds > 0) out.push({ set: `affinity-np-${sp.affinitySeconds}`, key, data: '' });
     }

@@ -57,8 +57,12 @@ add chain ip skiff np-3
 add map ip skiff affinity { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags dynamic,timeout; size 65536; }
 add map ip skiff service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }
 add map ip skiff service-nodeports { type inet_proto . inet_service : verdict; }
-add map ip skiff backends { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }
-add map ip skiff nodeport-backends { typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }
+add map ip skiff backends-tcp { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . tcp dport; }
+add map ip skiff backends-udp { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . udp dport; }
+add map ip skiff backends-sctp { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . sctp dport; }
+add map ip skiff nodeport-backends-tcp { typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . tcp dport; }
+add map ip skiff nodeport-backends-udp { typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . udp dport; }
+add map ip skiff nodeport-backends-sctp { typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . sctp dport; }
 add map ip skiff no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict; }
 add map ip skiff no-endpoint-nodeports { type inet_proto . inet_service : verdict; }
 add set ip skiff masq-services { type ipv4_addr . inet_proto . inet_service; }
@@ -88,18 +92,24 @@ add rule ip skiff masquerading masquerade fully-random
 add rule ip skiff service-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services
 add rule ip skiff nodeport-check fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports
 add rule ip skiff reject-chain reject
-add rule ip skiff lb-3 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends
+add rule ip skiff lb-3 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-tcp
+add rule ip skiff lb-3 meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-udp
+add rule ip skiff lb-3 meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @backends-sctp
 add rule ip skiff lb-aff-2 meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity
-add rule ip skiff lb-aff-2 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends
+add rule ip skiff lb-aff-2 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-tcp
+add rule ip skiff lb-aff-2 meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-udp
+add rule ip skiff lb-aff-2 meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-sctp
 add rule ip skiff np-3 ip saddr 127.0.0.0/8 jump mark-for-masquerade
-add rule ip skiff np-3 meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends
+add rule ip skiff np-3 meta l4proto tcp dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends-tcp
+add rule ip skiff np-3 meta l4proto udp dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends-udp
+add rule ip skiff np-3 meta l4proto sctp dnat ip to meta l4proto . th dport . numgen random mod 3 map @nodeport-backends-sctp
 add rule ip skiff affinity-record meta l4proto tcp ct original ip daddr . meta l4proto . ct original proto-dst @affinity-600 update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 600s : ip daddr . th dport }
 add rule ip skiff affinity-record meta l4proto udp ct original ip daddr . meta l4proto . ct original proto-dst @affinity-600 update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 600s : ip daddr . th dport }
 add rule ip skiff affinity-record meta l4proto sctp ct original ip daddr . meta l4proto . ct original proto-dst @affinity-600 update @affinity { ip saddr . ct original ip daddr . meta l4proto . ct original proto-dst timeout 600s : ip daddr . th dport }
 add element ip skiff service-ips { 10.96.0.10 . tcp . 80 : goto lb-3, 10.96.0.11 . tcp . 80 : goto lb-aff-2, 192.0.2.10 . tcp . 80 : goto lb-3 }
 add element ip skiff service-nodeports { tcp . 30080 : goto np-3 }
-add element ip skiff backends { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.4 . 8080, 10.96.0.10 . tcp . 80 . 1 : 10.244.0.5 . 8080, 10.96.0.10 . tcp . 80 . 2 : 10.244.1.7 . 8080, 10.96.0.11 . tcp . 80 . 0 : 10.244.0.5 . 80, 10.96.0.11 . tcp . 80 . 1 : 10.244.0.9 . 80, 192.0.2.10 . tcp . 80 . 0 : 10.244.0.4 . 8080, 192.0.2.10 . tcp . 80 . 1 : 10.244.0.5 . 8080, 192.0.2.10 . tcp . 80 . 2 : 10.244.1.7 . 8080 }
-add element ip skiff nodeport-backends { tcp . 30080 . 0 : 10.244.0.4 . 8080, tcp . 30080 . 1 : 10.244.0.5 . 8080, tcp . 30080 . 2 : 10.244.1.7 . 8080 }
+add element ip skiff backends-tcp { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.4 . 8080, 10.96.0.10 . tcp . 80 . 1 : 10.244.0.5 . 8080, 10.96.0.10 . tcp . 80 . 2 : 10.244.1.7 . 8080, 10.96.0.11 . tcp . 80 . 0 : 10.244.0.5 . 80, 10.96.0.11 . tcp . 80 . 1 : 10.244.0.9 . 80, 192.0.2.10 . tcp . 80 . 0 : 10.244.0.4 . 8080, 192.0.2.10 . tcp . 80 . 1 : 10.244.0.5 . 8080, 192.0.2.10 . tcp . 80 . 2 : 10.244.1.7 . 8080 }
+add element ip skiff nodeport-backends-tcp { tcp . 30080 . 0 : 10.244.0.4 . 8080, tcp . 30080 . 1 : 10.244.0.5 . 8080, tcp . 30080 . 2 : 10.244.1.7 . 8080 }
 add element ip skiff no-endpoint-services { 10.96.0.12 . udp . 53 : goto reject-chain, 10.96.0.13 . tcp . 80 : drop }
 add element ip skiff masq-services { 10.96.0.10 . tcp . 80, 10.96.0.11 . tcp . 80 }
 add element ip skiff masq-external { 192.0.2.10 . tcp . 80 }
@@ -110,24 +120,31 @@ add element ip skiff affinity-600 { 10.96.0.11 . tcp . 80 }
 
 const PARTIAL = `add chain ip skiff lb-1
 flush chain ip skiff lb-1
-add rule ip skiff lb-1 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends
+add rule ip skiff lb-1 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends-tcp
+add rule ip skiff lb-1 meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends-udp
+add rule ip skiff lb-1 meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @backends-sctp
 add chain ip skiff lb-2
 flush chain ip skiff lb-2
-add rule ip skiff lb-2 meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends
+add rule ip skiff lb-2 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-tcp
+add rule ip skiff lb-2 meta l4proto udp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-udp
+add rule ip skiff lb-2 meta l4proto sctp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @backends-sctp
 add chain ip skiff np-2
 flush chain ip skiff np-2
 add rule ip skiff np-2 ip saddr 127.0.0.0/8 jump mark-for-masquerade
-add rule ip skiff np-2 meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends
+add rule ip skiff np-2 meta l4proto tcp dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends-tcp
+add rule ip skiff np-2 meta l4proto udp dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends-udp
+add rule ip skiff np-2 meta l4proto sctp dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends-sctp
 delete element ip skiff service-ips { 10.96.0.10 . tcp . 80, 192.0.2.10 . tcp . 80 }
 delete element ip skiff service-nodeports { tcp . 30080 }
-delete element ip skiff backends { 10.96.0.10 . tcp . 80 . 0, 10.96.0.10 . tcp . 80 . 1, 10.96.0.10 . tcp . 80 . 2, 192.0.2.10 . tcp . 80 . 0, 192.0.2.10 . tcp . 80 . 1, 192.0.2.10 . tcp . 80 . 2 }
-delete element ip skiff nodeport-backends { tcp . 30080 . 0, tcp . 30080 . 1, tcp . 30080 . 2 }
+delete element ip skiff backends-tcp { 10.96.0.10 . tcp . 80 . 0, 10.96.0.10 . tcp . 80 . 1, 10.96.0.10 . tcp . 80 . 2, 192.0.2.10 . tcp . 80 . 0, 192.0.2.10 . tcp . 80 . 1, 192.0.2.10 . tcp . 80 . 2 }
+delete element ip skiff nodeport-backends-tcp { tcp . 30080 . 0, tcp . 30080 . 1, tcp . 30080 . 2 }
 delete element ip skiff no-endpoint-services { 10.96.0.12 . udp . 53 }
 delete element ip skiff hairpin { 10.244.0.4 . 10.244.0.4 }
 add element ip skiff service-ips { 10.96.0.10 . tcp . 80 : goto lb-2, 10.96.0.12 . udp . 53 : goto lb-1, 192.0.2.10 . tcp . 80 : goto lb-2 }
 add element ip skiff service-nodeports { tcp . 30080 : goto np-2 }
-add element ip skiff backends { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.5 . 8080, 10.96.0.10 . tcp . 80 . 1 : 10.244.1.7 . 8080, 10.96.0.12 . udp . 53 . 0 : 10.244.0.20 . 53, 192.0.2.10 . tcp . 80 . 0 : 10.244.0.5 . 8080, 192.0.2.10 . tcp . 80 . 1 : 10.244.1.7 . 8080 }
-add element ip skiff nodeport-backends { tcp . 30080 . 0 : 10.244.0.5 . 8080, tcp . 30080 . 1 : 10.244.1.7 . 8080 }
+add element ip skiff backends-tcp { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.5 . 8080, 10.96.0.10 . tcp . 80 . 1 : 10.244.1.7 . 8080, 192.0.2.10 . tcp . 80 . 0 : 10.244.0.5 . 8080, 192.0.2.10 . tcp . 80 . 1 : 10.244.1.7 . 8080 }
+add element ip skiff backends-udp { 10.96.0.12 . udp . 53 . 0 : 10.244.0.20 . 53 }
+add element ip skiff nodeport-backends-tcp { tcp . 30080 . 0 : 10.244.0.5 . 8080, tcp . 30080 . 1 : 10.244.1.7 . 8080 }
 add element ip skiff masq-services { 10.96.0.12 . udp . 53 }
 add element ip skiff hairpin { 10.244.0.20 . 10.244.0.20 }
 `;
@@ -145,7 +162,7 @@ test("'flush' full sync empties our chains and maps in place, keeps the affinity
   const lines = p.split('\n');
   assert.equal(lines[1], 'flush table ip skiff');
   assert.ok(!p.includes('delete table'));
-  for (const set of ['service-ips', 'backends', 'hairpin', 'affinity-600']) assert.ok(lines.includes(`flush ${set === 'hairpin' || set.startsWith('affinity-') ? 'set' : 'map'} ip skiff ${set}`), set);
+  for (const set of ['service-ips', 'backends-tcp', 'backends-udp', 'nodeport-backends-sctp', 'hairpin', 'affinity-600']) assert.ok(lines.includes(`flush ${set === 'hairpin' || set.startsWith('affinity-') ? 'set' : 'map'} ip skiff ${set}`), set);
   assert.ok(!lines.includes('flush map ip skiff affinity'), 'remembered affinity survives a resync');
   // lb-3 and np-3 were in use, now nothing has 3 endpoints: declared then deleted (idempotent even if gone).
   for (const c of ['lb-3', 'np-3']) {
@@ -188,7 +205,7 @@ test('a service removed and re-added unchanged is no change; a removed service d
   rs.setService('default/sticky', []);
   const p = rs.renderPartial().payload;
   assert.match(p, /^delete element ip skiff service-ips \{ 10\.96\.0\.11 \. tcp \. 80 \}$/m);
-  assert.match(p, /^delete element ip skiff backends \{ 10\.96\.0\.11 \. tcp \. 80 \. 0, 10\.96\.0\.11 \. tcp \. 80 \. 1 \}$/m);
+  assert.match(p, /^delete element ip skiff backends-tcp \{ 10\.96\.0\.11 \. tcp \. 80 \. 0, 10\.96\.0\.11 \. tcp \. 80 \. 1 \}$/m);
   // 10.244.0.5 is also a web endpoint: its hairpin element stays; 10.244.0.9 was sticky's alone.
   assert.match(p, /^delete element ip skiff hairpin \{ 10\.244\.0\.9 \. 10\.244\.0\.9 \}$/m);
   assert.ok(!p.includes('add element'), p);
@@ -202,15 +219,15 @@ test('two services claiming one destination: the first by name wins, the other t
   assert.match(rs.renderFull('recreate').payload, /10\.96\.0\.50 \. tcp \. 80 \. 0 : 10\.244\.0\.1 \. 80/);
   rs.renderFull('recreate').commit();
   rs.setService('ns/a', []);
-  assert.match(rs.renderPartial().payload, /add element ip skiff backends \{ 10\.96\.0\.50 \. tcp \. 80 \. 0 : 10\.244\.0\.2 \. 80 \}/);
+  assert.match(rs.renderPartial().payload, /add element ip skiff backends-tcp \{ 10\.96\.0\.50 \. tcp \. 80 \. 0 : 10\.244\.0\.2 \. 80 \}/);
 });
 
 test('lb chains: one per endpoint count; NodePort ones masquerade loopback clients; affinity ones look up first', () => {
-  assert.deepEqual(lbRules('lb-4'), ['meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 4 map @backends']);
+  assert.deepEqual(lbRules('lb-4'), ['tcp', 'udp', 'sctp'].map((p) => `meta l4proto ${p} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 4 map @backends-${p}`));
   assert.deepEqual(lbRules('np-aff-2'), [
     'ip saddr 127.0.0.0/8 jump mark-for-masquerade',
     'meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity',
-    'meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends',
+    ...['tcp', 'udp', 'sctp'].map((p) => `meta l4proto ${p} dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-backends-${p}`),
   ]);
   assert.throws(() => lbRules('services'), /not an lb chain/);
   assert.equal(affinityRules(['affinity-np-30']).length, 3, 'one rule per protocol');

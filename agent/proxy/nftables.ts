@@ -8,7 +8,7 @@
  *   nat-prerouting/nat-output (nat, -100)  -> services: mark, then
  *       `ip daddr . meta l4proto . th dport vmap @service-ips`, and for local
  *       destinations `meta l4proto . th dport vmap @service-nodeports`
- *   lb-K / lb-aff-K / np-K / np-aff-K      -> `dnat ... numgen random mod K map @backends`
+ *   lb-K / lb-aff-K / np-K / np-aff-K      -> `dnat ... numgen random mod K map @backends-<proto>`
  *   nat-postrouting (nat, 100)             -> masquerading: hairpin mark, then
  *       kube-proxy's pattern: mark 0x4000 unset -> return; clear it; masquerade
  *   filter-input/forward/output (-110)     -> new connections to a destination
@@ -50,17 +50,21 @@ const BASE: [string, string, string, number][] = [
 const REGULAR = ['services', 'mark-for-masquerade', 'masquerading', 'service-check', 'nodeport-check', 'reject-chain', 'affinity-record'];
 
 const SVC3 = 'ipv4_addr . inet_proto . inet_service';
+/** The transport protocols a Service port may use, as nft names them. */
+export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 const PORT2 = 'inet_proto . inet_service';
 /** The maps and sets flushed and refilled on a full sync, in render order. */
 export const SETS: [string, string][] = [
   ['service-ips', `type ${SVC3} : verdict`],
   ['service-nodeports', `type ${PORT2} : verdict`],
-  // Data typed `th dport`, not `tcp dport`: a `tcp dport` data type makes nft add an
-  // implicit `meta l4proto tcp` to the dnat rule, and UDP services (DNS) were never
-  // forwarded. The lb rules state the transport protocols instead (checked with nft 1.0.6:
-  // re-declaring the map and adding elements in later transactions works).
-  ['backends', 'typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport'],
-  ['nodeport-backends', 'typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport'],
+  // One backends map per transport protocol, its data typed `ip daddr . <proto> dport`:
+  // such a data type carries an implicit `meta l4proto <proto>`, so a single map typed
+  // `tcp dport` never forwarded UDP (cluster DNS), and one typed `th dport` is read back
+  // wrongly by nft 1.0.6 (Debian 12): any later transaction adding a rule that uses it
+  // fails with "conflicting protocols specified: tcp vs. th". Each lb chain has one
+  // rule per protocol (lbRules).
+  ...PROTOCOLS.map((p): [string, string] => [`backends-${p}`, `typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . ${p} dport`]),
+  ...PROTOCOLS.map((p): [string, string] => [`nodeport-backends-${p}`, `typeof meta l4proto . th dport . numgen random mod 2 : ip daddr . ${p} dport`]),
   ['no-endpoint-services', `type ${SVC3} : verdict`],
   ['no-endpoint-nodeports', `type ${PORT2} : verdict`],
   ['masq-services', `type ${SVC3}`],
@@ -123,7 +127,7 @@ export function lbRules(chain: string): string[] {
   if (m[1] === 'np') out.push('ip saddr 127.0.0.0/8 jump mark-for-masquerade');
   if (m[2]) out.push('meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity');
   const key = m[1] === 'lb' ? 'ip daddr . meta l4proto . th dport' : 'meta l4proto . th dport';
-  out.push(`meta l4proto { tcp, udp, sctp } dnat ip to ${key} . numgen random mod ${k} map @${m[1] === 'lb' ? 'backends' : 'nodeport-backends'}`);
+  for (const p of PROTOCOLS) out.push(`meta l4proto ${p} dnat ip to ${key} . numgen random mod ${k} map @${m[1] === 'lb' ? 'backends' : 'nodeport-backends'}-${p}`);
   return out;
 }
 
@@ -356,7 +360,7 @@ export class NftRuleset {
       const target = `${e.endpoint} . ${e.endpointPort}`;
       const svcKey = `${e.dst} . ${e.protocol} . ${e.port}`;
       const viaIp = this.desired('service-ips', svcKey);
-      const [set, key, lb] = viaIp ? ['backends', svcKey, viaIp] : ['nodeport-backends', `${e.protocol} . ${e.port}`, this.desired('service-nodeports', `${e.protocol} . ${e.port}`)];
+      const [set, key, lb] = viaIp ? [`backends-${e.protocol}`, svcKey, viaIp] : [`nodeport-backends-${e.protocol}`, `${e.protocol} . ${e.port}`, this.desired('service-nodeports', `${e.protocol} . ${e.port}`)];
       const m = lb ? /-aff-(\d+)$/.exec(lb) : null;
       if (!m) return true;
       for (let i = 0; i < Number(m[1]); i++) if (this.desired(set, `${key} . ${i}`) === target) return false;
