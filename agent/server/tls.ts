@@ -5,15 +5,12 @@
  * trust it through a CA: it pins the SHA-256 fingerprint the agent publishes on
  * its Node (annotation SERVING_CERT_ANNOTATION).
  */
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { openssl } from '../../common/openssl.js';
 
 /** Node annotation carrying the agent's serving certificate fingerprint (64 lowercase hex digits). */
 export const SERVING_CERT_ANNOTATION = 'skiff.io/serving-cert-sha256';
@@ -43,15 +40,6 @@ export function certFingerprint(pem: string): string {
 export function agentSans(hosts: string[]): string[] {
   const names = new Set(['localhost', '127.0.0.1', hostname(), ...hosts]);
   return [...names].filter((h) => h && h !== '0.0.0.0' && h !== '::').map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`));
-}
-
-async function openssl(args: string[], cwd: string): Promise<void> {
-  try {
-    await run('openssl', args, { cwd });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`openssl ${args[0]} failed: ${(err.stderr ?? err.message).trim().split('\n').pop()}`);
-  }
 }
 
 /**

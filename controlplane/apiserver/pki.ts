@@ -4,13 +4,10 @@
  * files are kept, so kubeconfigs written earlier stay valid across restarts; a
  * serving certificate missing a SAN that is now needed is re-issued from the same CA.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { isIP } from 'node:net';
-
-const run = promisify(execFile);
+import { openssl } from '../../common/openssl.js';
 
 export interface Pki {
   caCert: string;
@@ -18,15 +15,6 @@ export interface Pki {
   servingCert: string;
   servingKey: string;
   dir: string;
-}
-
-async function openssl(args: string[], cwd: string): Promise<void> {
-  try {
-    await run('openssl', args, { cwd });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`openssl ${args[0]} failed: ${(err.stderr ?? err.message).trim().split('\n').pop()}`);
-  }
 }
 
 /** Subject alternative names the serving certificate must carry. */
