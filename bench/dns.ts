@@ -24,6 +24,7 @@ import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { logger } from '../common/log.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 import { buildQuery } from '../agent/dns/client.js';
 import { service, slice, viewOf } from '../agent/dns/fixtures.js';
 import { startDnsServer } from '../agent/dns/server.js';
@@ -89,7 +90,12 @@ async function serve(kind: string): Promise<void> {
 }
 
 function spawnServer(kind: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' } });
+  // Both servers run as the agent runs (its node flags and environment).
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...AGENT_NODE_FLAGS],
+    env: { ...process.env, ...AGENT_ENV, SKIFF_LOG_LEVEL: 'warn' },
+  });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));

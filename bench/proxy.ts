@@ -15,8 +15,11 @@
  * iptables-nft (the fallback without the nft binary) at 1,000 services only:
  * kube-proxy's layout through it took minutes at 10,000 on this machine.
  *
+ * Runs under the agent's node flags (bench/as-agent.ts).
+ *
  * Run (as root): node dist/bench/proxy.js [--quick]
  */
+import './as-agent.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
