@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { POD_BRIDGE } from '../host/network.js';
 
 export const CNI_CONF_DIR = '/etc/cni/net.d';
 export const CNI_CONF_FILE = '10-skiff.conflist';
@@ -48,7 +49,7 @@ export function skiffConflist(podCIDR: string, clusterCIDR: string, iptables?: s
     plugins: [
       {
         type: 'skiff-bridge',
-        bridge: 'skiff0',
+        bridge: POD_BRIDGE,
         hairpinMode: true,
         ipMasq: true,
         clusterCIDR,
