@@ -3,7 +3,8 @@
  * capacity, allocatable and a Ready condition, created through the API; no
  * agent), pods created directly, and the scheduler placing them — by
  * resources without over-committing, around taints, by node selectors, apart
- * by pod anti-affinity, away from nodes busy per their live usage — and
+ * by pod anti-affinity, evenly by topology spread, away from nodes busy per
+ * their live usage — and
  * reporting pods that fit nowhere until a node grows.
  *
  * Each test gets its own server and scheduler; all waits are conditions with deadlines.
@@ -167,6 +168,49 @@ describe('scheduler against a real API server', () => {
       await c.pod('db-3', { labels: { app: 'db' }, spec });
       const failed = await failedScheduling(c, 'db-3');
       assert.equal(failed.message, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
+    }));
+
+  it('spreads the pods of a ReplicaSet evenly and enforces DoNotSchedule topology spread constraints', () =>
+    withCluster(async (c) => {
+      for (const n of ['a', 'b', 'c']) await c.node(n);
+      // Default spreading: pods of one controller (ownerReference controller=true) spread by hostname.
+      await c.call('POST', '/apis/apps/v1/namespaces/default/replicasets', {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'spread' },
+        spec: {
+          replicas: 6,
+          selector: { matchLabels: { app: 'spread' } },
+          template: { metadata: { labels: { app: 'spread' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } },
+        },
+      });
+      const perNode = await waitFor(
+        async () => {
+          const pods = ((await c.call('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dspread')).items as Obj[]).filter((p) => p.metadata.ownerReferences?.[0]?.controller);
+          if (pods.length !== 6 || !pods.every((p) => p.spec.nodeName)) return undefined;
+          const m: Record<string, number> = {};
+          for (const p of pods) m[p.spec.nodeName] = (m[p.spec.nodeName] ?? 0) + 1;
+          return m;
+        },
+        'six ReplicaSet pods bound',
+        30_000,
+      );
+      assert.deepEqual(perNode, { a: 2, b: 2, c: 2 });
+
+      // Two pods already on a; a third may only go to a (nodeSelector), where the skew would be 3 > 1.
+      await Promise.all(['x-0', 'x-1'].map((n) => c.pod(n, { labels: { tier: 'x' }, spec: { nodeName: 'a' } })));
+      const constraint = { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { tier: 'x' } } };
+      await c.pod('x-2', { labels: { tier: 'x' }, spec: { nodeSelector: { 'kubernetes.io/hostname': 'a' }, topologySpreadConstraints: [{ ...constraint, nodeAffinityPolicy: 'Ignore' }] } });
+      const failed = await failedScheduling(c, 'x-2');
+      assert.equal(failed.message, "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, 2 node(s) didn't match Pod's node affinity/selector.");
+      const cond = await waitFor(async () => (await c.get('x-2')).status.conditions?.find((x: Obj) => x.type === 'PodScheduled'), 'PodScheduled condition');
+      assert.deepEqual([cond.status, cond.reason], ['False', 'Unschedulable']);
+      // A topology key no node carries.
+      await c.pod('x-3', { labels: { tier: 'x' }, spec: { topologySpreadConstraints: [{ ...constraint, topologyKey: 'topology.kubernetes.io/zone' }] } });
+      assert.equal((await failedScheduling(c, 'x-3')).message, "0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints (missing required label).");
+      // Without the nodeSelector the same constraint sends the pod to an empty node.
+      await c.pod('x-4', { labels: { tier: 'x' }, spec: { topologySpreadConstraints: [constraint] } });
+      assert.notEqual((await placements(c, ['x-4'])).get('x-4'), 'a');
     }));
 
   it('steers pods away from a node whose live usage is high, unless the reading is stale', () =>

@@ -68,6 +68,12 @@ export interface PodInfo {
   readonly preferredAntiAffinity: readonly WeightedAffinityTerm[];
   /** Any of the four term lists is non-empty. */
   readonly hasAffinity: boolean;
+  /**
+   * uid of the `ownerReferences` entry with controller=true, if any: what
+   * PodTopologySpread's default spreading groups pods by, kept here so the
+   * per-cycle walk over every pod reads no nested objects.
+   */
+  readonly controllerUID: string | undefined;
 }
 
 /** Parsed quantities by text: pods of one workload repeat the same few strings. Bounded. */
@@ -232,5 +238,6 @@ export function newPodInfo(pod: Pod): PodInfo {
     preferredAffinity,
     preferredAntiAffinity,
     hasAffinity: requiredAffinity.length + requiredAntiAffinity.length + preferredAffinity.length + preferredAntiAffinity.length > 0,
+    controllerUID: pod.metadata?.ownerReferences?.find((r) => r.controller && r.uid)?.uid,
   };
 }

@@ -2,7 +2,7 @@
  * The plugin registry (name -> plugin) and profiles: which filters run in which
  * order and which scores count with which weight. The default profile mirrors
  * kube-scheduler's default plugin set and weights (TaintToleration 3,
- * NodeAffinity 2, InterPodAffinity 2, NodeResourcesFit 1,
+ * NodeAffinity 2, InterPodAffinity 2, PodTopologySpread 2, NodeResourcesFit 1,
  * NodeResourcesBalancedAllocation 1) plus Skiff's LiveUsage at weight 1 — the
  * same as LeastAllocated, so live usage can tip a tie between equally
  * requested nodes or outweigh a moderate difference in requests, but cannot
@@ -16,11 +16,12 @@ import { NodeName } from './plugins/nodename.js';
 import { NodePorts } from './plugins/nodeports.js';
 import { NodeResourcesFit } from './plugins/noderesourcesfit.js';
 import { NodeUnschedulable } from './plugins/nodeunschedulable.js';
+import { PodTopologySpread } from './plugins/podtopologyspread.js';
 import { TaintToleration } from './plugins/tainttoleration.js';
 import { isFilterPlugin, isScorePlugin, type ClusterEvent, type FilterPlugin, type Plugin, type ScorePlugin } from './types.js';
 
 export const REGISTRY: ReadonlyMap<string, Plugin> = new Map<string, Plugin>(
-  [NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, InterPodAffinity, BalancedAllocation, LiveUsage].map((p) => [p.name, p]),
+  [NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, InterPodAffinity, PodTopologySpread, BalancedAllocation, LiveUsage].map((p) => [p.name, p]),
 );
 
 export interface ProfileConfig {
@@ -37,12 +38,13 @@ export interface Profile {
 }
 
 export const DEFAULT_PROFILE: ProfileConfig = {
-  filters: ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'InterPodAffinity'],
+  filters: ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity'],
   scores: [
     { name: 'TaintToleration', weight: 3 },
     { name: 'NodeAffinity', weight: 2 },
     { name: 'NodeResourcesFit', weight: 1 },
     { name: 'InterPodAffinity', weight: 2 },
+    { name: 'PodTopologySpread', weight: 2 },
     { name: 'NodeResourcesBalancedAllocation', weight: 1 },
     { name: 'LiveUsage', weight: 1 },
   ],

@@ -5,7 +5,7 @@
  */
 import type { NodeInfo } from '../nodeinfo.js';
 import { defaultNormalizeScore, SKIP, SUCCESS, unresolvable, type CycleState, type FilterPlugin, type ScorePlugin, type Status } from '../types.js';
-import { compileLabelMap, compileNodeSelector, compileTerm, type NodePredicate } from './nodeselector.js';
+import { compileTerm, requiredNodePredicates, type NodePredicate } from './nodeselector.js';
 
 export const ERR_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
 
@@ -22,13 +22,7 @@ export const NodeAffinity: FilterPlugin & ScorePlugin = {
   events: ['NodeAdd', 'NodeUpdate'],
 
   preFilter(state: CycleState): Status {
-    const spec = state.pod.pod.spec;
-    const preds: NodePredicate[] = [];
-    const selector = spec?.nodeSelector;
-    if (selector && Object.keys(selector).length) preds.push(compileLabelMap(selector));
-    const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-    // A present required selector with no terms matches nothing, as in Kubernetes.
-    if (required) preds.push(compileNodeSelector(required.nodeSelectorTerms ?? []));
+    const preds = requiredNodePredicates(state.pod.pod.spec);
     if (!preds.length) return SKIP;
     state.data.set(FILTER_KEY, preds);
     return SUCCESS;

@@ -8,7 +8,7 @@
  *   with the label parsed as an integer;
  * - matchFields supports `metadata.name` with In/NotIn.
  */
-import type { V1NodeSelectorRequirement, V1NodeSelectorTerm } from '@kubernetes/client-node';
+import type { V1NodeSelectorRequirement, V1NodeSelectorTerm, V1PodSpec } from '@kubernetes/client-node';
 import type { NodeInfo } from '../nodeinfo.js';
 
 export type NodePredicate = (node: NodeInfo) => boolean;
@@ -92,4 +92,17 @@ export function compileNodeSelector(terms: readonly V1NodeSelectorTerm[]): NodeP
 export function compileLabelMap(sel: Record<string, string>): NodePredicate {
   const entries = Object.entries(sel);
   return (n) => entries.every(([k, v]) => n.labels[k] === v);
+}
+
+/**
+ * A pod's nodeSelector and required node affinity, compiled (empty when it has neither).
+ * A present required selector with no terms matches nothing, as in Kubernetes.
+ */
+export function requiredNodePredicates(spec: V1PodSpec | undefined): NodePredicate[] {
+  const preds: NodePredicate[] = [];
+  const selector = spec?.nodeSelector;
+  if (selector && Object.keys(selector).length) preds.push(compileLabelMap(selector));
+  const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required) preds.push(compileNodeSelector(required.nodeSelectorTerms ?? []));
+  return preds;
 }
