@@ -19,7 +19,7 @@ import { logger } from '../common/log.js';
 import { openIptables } from '../common/iptables.js';
 import { ensureQosCgroups } from './cgroups/index.js';
 import { ensureLocalImages, SANDBOX_IMAGE } from './host/images.js';
-import { ensureHostNetwork } from './host/network.js';
+import { ensureHostNetwork, forgetMasqueradeStamps } from './host/network.js';
 import { CniNetwork, skiffConflist, writeConflist } from './network/cni.js';
 import { NodeAgent } from './node/node.js';
 import { DockerRuntime } from './runtime/docker.js';
@@ -123,6 +123,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   }
   await ensureLocalImages(runtime.docker, log);
   await ensureHostNetwork({ clusterCIDR: o.clusterCIDR, serviceCIDR: o.serviceCIDR, log });
+  await forgetMasqueradeStamps();
   await ensureQosCgroups();
 
   const cni = new CniNetwork(join(o.dataDir, 'cni'));

@@ -11,6 +11,7 @@ import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 import { teardownProxy } from '../agent/proxy/proxy.js';
 import { teardownHostNetwork, teardownPodNetwork } from '../agent/host/network.js';
+import { takeFileLock } from '../common/flock.js';
 import { logger } from '../common/log.js';
 
 const quiet = logger('test-harness');
@@ -45,23 +46,14 @@ export async function acquireHostLock(timeoutMs = 900_000): Promise<void> {
   // A teardown of the previous agent's rules must not race the next agent's proxy.
   if (tearing) await tearing;
   if (lockHolder) return;
-  lockTaking ??= new Promise<void>((resolve, reject) => {
-    // `read` returns when our end of the pipe closes: release, or our death.
-    const p = spawn('flock', ['-w', String(Math.ceil(timeoutMs / 1000)), HOST_LOCK, 'sh', '-c', 'echo locked; read _'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('locked')) {
-        lockHolder = p;
-        resolve();
-      }
-    });
-    p.once('exit', (code) => {
-      if (lockHolder === p) lockHolder = undefined;
-      else reject(new Error(`could not take ${HOST_LOCK} within ${timeoutMs} ms (flock exited with ${code})`));
-    });
-    p.on('error', reject);
-  }).finally(() => (lockTaking = undefined));
+  lockTaking ??= takeFileLock(HOST_LOCK, timeoutMs)
+    .then((lock) => {
+      lockHolder = lock.holder;
+      void lock.released.then(() => {
+        if (lockHolder === lock.holder) lockHolder = undefined;
+      });
+    })
+    .finally(() => (lockTaking = undefined));
   try {
     await lockTaking;
   } catch (e) {

@@ -17,6 +17,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { logger } from '../common/log.js';
 import { BUSYBOX_ALIAS, BUSYBOX_IMAGE, CONTENT_LABEL, ensureLocalImages, SANDBOX_IMAGE } from '../agent/host/images.js';
@@ -125,9 +128,9 @@ const SERVICES = '10.96.0.0/12';
 
 /** Runs ensure or teardown in a child process inside `ns` (as the agent would on the host); returns its result. */
 async function inNetns(ns: string, verb: 'ensure' | 'teardown'): Promise<{ backend: string; serviceDevice: string; changed: boolean; bridgeNetfilter: boolean } | null>;
-async function inNetns(ns: string, verb: 'teardownPods'): Promise<{ bridge: boolean; masquerade: boolean; busy: number }>;
-async function inNetns(ns: string, verb: 'ensure' | 'teardown' | 'teardownPods'): Promise<unknown> {
-  const call = { ensure: `m.ensureHostNetwork({ clusterCIDR: '${CLUSTER}', serviceCIDR: '${SERVICES}' })`, teardown: 'm.teardownHostNetwork()', teardownPods: 'm.teardownPodNetwork()' }[verb];
+async function inNetns(ns: string, verb: 'teardownPods', cniRunDir: string): Promise<{ bridge: boolean; masquerade: boolean; busy: number }>;
+async function inNetns(ns: string, verb: 'ensure' | 'teardown' | 'teardownPods', cniRunDir = ''): Promise<unknown> {
+  const call = { ensure: `m.ensureHostNetwork({ clusterCIDR: '${CLUSTER}', serviceCIDR: '${SERVICES}' })`, teardown: 'm.teardownHostNetwork()', teardownPods: `m.teardownPodNetwork({ cniRunDir: ${JSON.stringify(cniRunDir)} })` }[verb];
   const script = `import * as m from ${JSON.stringify(NETWORK_MODULE)}; const r = await ${call}; process.stdout.write('\\nRESULT ' + JSON.stringify(r ?? null) + '\\n');`;
   const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], {
     env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' },
@@ -230,8 +233,12 @@ for (const backend of ['nft', 'legacy'] as const) {
   });
 }
 
-test('pod network teardown: kept while a pod is on the bridge, then bridge and masquerade chain removed, idempotent', { skip: !isRoot && 'needs root' }, async () => {
+test('pod network teardown: kept while a pod is on the bridge, then bridge, masquerade chain and the plugin\'s stamps removed, idempotent', { skip: !isRoot && 'needs root' }, async () => {
   const N = `skiff-ht-${process.pid}-p`;
+  // The plugin's run dir, as cni/skiff-bridge leaves it: its lock and a masquerade stamp.
+  const runDir = mkdtempSync(join(tmpdir(), 'skiff-ht-cni-'));
+  writeFileSync(join(runDir, 'lock'), '');
+  writeFileSync(join(runDir, 'masq-skiff'), 'iptables-nft 10.244.1.0/24 10.244.0.0/16\n');
   const inN = (cmd: string, ...args: string[]) => sh('ip', ['netns', 'exec', N, cmd, ...args]);
   try {
     await sh('ip', ['netns', 'add', N]);
@@ -242,13 +249,16 @@ test('pod network teardown: kept while a pod is on the bridge, then bridge and m
     await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-POSTROUTING');
     await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.0.2.0/24', '-j', 'MASQUERADE');
 
-    assert.deepEqual(await inNetns(N, 'teardownPods'), { bridge: false, masquerade: false, busy: 1 });
+    assert.deepEqual(await inNetns(N, 'teardownPods', runDir), { bridge: false, masquerade: false, busy: 1 });
+    assert.ok(existsSync(join(runDir, 'masq-skiff')), 'stamp kept with the rules');
     assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'skiff0']), true, 'bridge kept while a pod is on it');
     assert.match(await inN('iptables-nft-save', '-t', 'nat'), /SKIFF-POSTROUTING/);
 
     await sh('ip', ['-n', N, 'link', 'del', 'vpod']);
-    assert.deepEqual(await inNetns(N, 'teardownPods'), { bridge: true, masquerade: true, busy: 0 });
-    assert.deepEqual(await inNetns(N, 'teardownPods'), { bridge: false, masquerade: false, busy: 0 });
+    assert.deepEqual(await inNetns(N, 'teardownPods', runDir), { bridge: true, masquerade: true, busy: 0 });
+    assert.equal(existsSync(join(runDir, 'masq-skiff')), false, 'the stamp goes with the chain: the next ADD must add the rules again');
+    assert.ok(existsSync(join(runDir, 'lock')), 'the lock file stays');
+    assert.deepEqual(await inNetns(N, 'teardownPods', runDir), { bridge: false, masquerade: false, busy: 0 });
     assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'skiff0']), false, 'bridge removed');
     assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'other']), true, 'other bridges untouched');
     const nat = await inN('iptables-nft-save', '-t', 'nat');
@@ -256,5 +266,6 @@ test('pod network teardown: kept while a pod is on the bridge, then bridge and m
     assert.match(nat, /-A POSTROUTING -s 192\.0\.2\.0\/24 -j MASQUERADE/, 'other rules untouched');
   } finally {
     await run('ip', ['netns', 'del', N]).catch(() => undefined);
+    rmSync(runDir, { recursive: true, force: true });
   }
 });

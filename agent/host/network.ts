@@ -17,9 +17,11 @@
  * touches no other rule but the single jump. `teardownHostNetwork` removes exactly
  * what ensure made (not the sysctls) and succeeds when it is already gone.
  */
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { logger, type Logger } from '../../common/log.js';
 import { buildPayload, execRunner, openIptables, tokenizeRule, type Iptables, type Runner } from '../../common/iptables.js';
+import { withFileLock } from '../../common/flock.js';
 
 export const SERVICE_DEVICE = 'skiff-svc';
 /** What the CNI plugin (cni/skiff-bridge) makes on the host: the pods' bridge and its masquerade chain (cni/lib/masq.sh). */
@@ -190,15 +192,33 @@ export async function teardownHostNetwork(opts: { log?: Logger; iptables?: Iptab
   log.info({ jumps, chain: hadChain, device: hadDevice }, 'host network torn down');
 }
 
+/** The CNI plugin's runtime dir (cni/skiff-bridge RUN_DIR): its host-wide lock and its masquerade stamps. */
+export const CNI_RUN_DIR = '/run/skiff-cni';
+
+/**
+ * Deletes the CNI plugin's masquerade stamps, so that its next ADD checks the rules
+ * and adds what is missing. The agent does it at start: rules flushed behind the
+ * plugin's back (a firewall reload, an admin) come back with the next pod.
+ */
+export async function forgetMasqueradeStamps(runDir = CNI_RUN_DIR): Promise<void> {
+  const files = await readdir(runDir).catch(() => [] as string[]);
+  for (const f of files) if (f.startsWith('masq-')) await rm(join(runDir, f), { force: true });
+}
+
 /**
  * Removes what the CNI plugin leaves on the host once no pod is attached (`skiff down`):
  * the bridge and the masquerade chain with its jump from nat POSTROUTING. Like the
  * reference bridge plugin, ours keeps both between pods, as the next pod needs them.
  * Nothing is removed while any interface is still on the bridge; returns what went.
+ *
+ * The plugin records in `masq-<network>` stamps that it ensured the masquerade rules,
+ * so that later ADDs run no iptables at all: the stamps go with the chain, under the
+ * plugin's own host-wide lock, or the next ADD would trust rules that are gone.
  */
-export async function teardownPodNetwork(opts: { log?: Logger; iptables?: Iptables; runner?: Runner } = {}): Promise<{ bridge: boolean; masquerade: boolean; busy: number }> {
+export async function teardownPodNetwork(opts: { log?: Logger; iptables?: Iptables; runner?: Runner; cniRunDir?: string } = {}): Promise<{ bridge: boolean; masquerade: boolean; busy: number }> {
   const log = opts.log ?? logger('host-network');
   const runner = opts.runner ?? execRunner;
+  const runDir = opts.cniRunDir ?? CNI_RUN_DIR;
   const sys = `/sys/class/net/${POD_BRIDGE}`;
   const ports = (await exists(sys)) ? (await readdir(`${sys}/brif`).catch(() => [])).length : 0;
   if (ports > 0) {
@@ -212,9 +232,14 @@ export async function teardownPodNetwork(opts: { log?: Logger; iptables?: Iptabl
     bridge = true;
   }
   const ipt = opts.iptables ?? (await openIptables());
-  await ipt.deleteJumps('nat', 'POSTROUTING', MASQ_CHAIN);
-  const masquerade = (await ipt.listChain('nat', MASQ_CHAIN)) !== undefined;
-  if (masquerade) await ipt.restore('nat', buildPayload([{ table: 'nat', chains: [], deleteChains: [MASQ_CHAIN] }]), { noflush: true });
+  await mkdir(runDir, { recursive: true, mode: 0o755 });
+  const masquerade = await withFileLock(join(runDir, 'lock'), 30_000, async () => {
+    await ipt.deleteJumps('nat', 'POSTROUTING', MASQ_CHAIN);
+    const had = (await ipt.listChain('nat', MASQ_CHAIN)) !== undefined;
+    if (had) await ipt.restore('nat', buildPayload([{ table: 'nat', chains: [], deleteChains: [MASQ_CHAIN] }]), { noflush: true });
+    await forgetMasqueradeStamps(runDir);
+    return had;
+  });
   log.info({ bridge, masquerade }, 'pod network torn down');
   return { bridge, masquerade, busy: 0 };
 }

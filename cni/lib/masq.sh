@@ -14,7 +14,8 @@ masq_rules() {
 # ensure_masq: idempotent. A stamp under /run (tmpfs: gone after a reboot,
 # like the rules) records that this network's rules were ensured, so ADDs
 # after the first spawn no iptables at all; CHECK verifies the real rules and
-# clears the stamp when any is missing, so the next ADD restores them.
+# clears the stamp when any is missing, so the next ADD restores them. The
+# agent deletes the stamps at start, and with the rules (skiff down).
 ensure_masq() {
   [[ $IP_MASQ == true ]] || return 0
   local key="$IPTABLES $SUBNET $CLUSTER_CIDR" have= stamp=$RUN_DIR/masq-$NET_NAME out
