@@ -218,6 +218,13 @@ describe('cni/skiff-bridge', () => {
     return r.json;
   }
 
+  /** ACCEPT rules for traffic from and to the test's two subnets. */
+  const forwardRules = (): string[][] =>
+    [subnet, refSubnet].filter(Boolean).flatMap((net) => [
+      ['-s', net, '-m', 'comment', '--comment', `skiff cni test ${tag}`, '-j', 'ACCEPT'],
+      ['-d', net, '-m', 'comment', '--comment', `skiff cni test ${tag}`, '-j', 'ACCEPT'],
+    ]);
+
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'skt-ipam-'));
     subnet = await freeSubnet();
@@ -225,6 +232,9 @@ describe('cni/skiff-bridge', () => {
     prefix = subnet.replace(/0\/24$/, '');
     gateway = `${prefix}1`;
     ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    // Forwarding between the test's pods, as the agent's SKIFF-FORWARD allows the cluster's:
+    // with dockerd running, FORWARD drops by default and bridged frames cross iptables.
+    for (const rule of forwardRules()) await run('iptables', ['-w', '5', '-I', 'FORWARD', '1', ...rule]);
   });
 
   after(async () => {
@@ -248,6 +258,7 @@ describe('cni/skiff-bridge', () => {
       await run('iptables', ['-w', '5', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-POSTROUTING']);
       await run('iptables', ['-w', '5', '-t', 'nat', '-X', 'SKIFF-POSTROUTING']);
     }
+    for (const rule of forwardRules()) await run('iptables', ['-w', '5', '-D', 'FORWARD', ...rule]);
     await run('rm', ['-f', `/run/skiff-cni/masq-${NET}`, `/tmp/skt-pwned-${tag}`]);
     // The host-wide lock and the directory, once no network's stamp is left.
     if (existsSync('/run/skiff-cni') && readdirSync('/run/skiff-cni').every((f) => f === 'lock')) await run('rm', ['-rf', '/run/skiff-cni']);
