@@ -83,10 +83,10 @@ async function cleanup(plugins: Plugin[], namespaces: string[], dataDir: string)
   const mine = rules.filter((l) => l.startsWith('-A ') && plugins.some((p) => l.includes(`skiff-bridge ${p.net}:`) || l.includes(`"${p.net}"`)));
   for (const rule of mine) await exec('bash', ['-c', `iptables -w 5 -t nat ${rule.replace(/^-A /, '-D ')}`]);
   for (const chain of new Set(mine.map((l) => /^-A (CNI-[0-9a-f]+)/.exec(l)?.[1]).filter(Boolean))) await exec('iptables', ['-w', '5', '-t', 'nat', '-X', chain!]);
-  const left = await exec('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-POSTROUTING']);
-  if (left.code === 0 && !left.stdout.includes('-A SKIFF-POSTROUTING')) {
-    await exec('iptables', ['-w', '5', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-POSTROUTING']);
-    await exec('iptables', ['-w', '5', '-t', 'nat', '-X', 'SKIFF-POSTROUTING']);
+  const left = await exec('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-CNI-MASQ']);
+  if (left.code === 0 && !left.stdout.includes('-A SKIFF-CNI-MASQ')) {
+    await exec('iptables', ['-w', '5', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-CNI-MASQ']);
+    await exec('iptables', ['-w', '5', '-t', 'nat', '-X', 'SKIFF-CNI-MASQ']);
   }
   for (const p of plugins) rmSync(`/run/skiff-cni/masq-${p.net}`, { force: true });
   // The host-wide lock and the directory, once no network's stamp is left.

@@ -253,10 +253,10 @@ describe('cni/skiff-bridge', () => {
     for (const chain of new Set(rules.filter((l) => l.includes(`"${REF_NET}"`)).map((l) => /-j (CNI-[0-9a-f]+)/.exec(l)?.[1] ?? /^-A (CNI-[0-9a-f]+)/.exec(l)?.[1]).filter(Boolean))) {
       await run('iptables', ['-w', '5', '-t', 'nat', '-X', chain!]);
     }
-    const left = (await run('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-POSTROUTING'])).stdout.split('\n').filter((l) => l.startsWith('-A '));
-    if (left.length === 0 && (await run('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-POSTROUTING'])).code === 0) {
-      await run('iptables', ['-w', '5', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-POSTROUTING']);
-      await run('iptables', ['-w', '5', '-t', 'nat', '-X', 'SKIFF-POSTROUTING']);
+    const left = (await run('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-CNI-MASQ'])).stdout.split('\n').filter((l) => l.startsWith('-A '));
+    if (left.length === 0 && (await run('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-CNI-MASQ'])).code === 0) {
+      await run('iptables', ['-w', '5', '-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-CNI-MASQ']);
+      await run('iptables', ['-w', '5', '-t', 'nat', '-X', 'SKIFF-CNI-MASQ']);
     }
     for (const rule of forwardRules()) await run('iptables', ['-w', '5', '-D', 'FORWARD', ...rule]);
     await run('rm', ['-f', `/run/skiff-cni/masq-${NET}`, `/tmp/skt-pwned-${tag}`]);
@@ -327,12 +327,12 @@ describe('cni/skiff-bridge', () => {
 
     // Masquerade: our chain, hooked once, with this network's three rules.
     const nat = await sh('iptables', ['-w', '5', '-t', 'nat', '-S']);
-    assert.equal(nat.split('\n').filter((x) => x === '-A POSTROUTING -m comment --comment "skiff-bridge pod masquerade" -j SKIFF-POSTROUTING').length, 1);
+    assert.equal(nat.split('\n').filter((x) => x === '-A POSTROUTING -m comment --comment "skiff-bridge pod masquerade" -j SKIFF-CNI-MASQ').length, 1);
     const ours = nat.split('\n').filter((x) => x.includes(`skiff-bridge ${NET}:`));
     assert.deepEqual(ours.map((x) => x.replace(/ -m comment --comment "[^"]*"/, '')).sort(), [
-      `-A SKIFF-POSTROUTING -s ${subnet} -d 10.244.0.0/16 -j RETURN`,
-      `-A SKIFF-POSTROUTING -s ${subnet} -d 224.0.0.0/4 -j RETURN`,
-      `-A SKIFF-POSTROUTING -s ${subnet} -j MASQUERADE`,
+      `-A SKIFF-CNI-MASQ -s ${subnet} -d 10.244.0.0/16 -j RETURN`,
+      `-A SKIFF-CNI-MASQ -s ${subnet} -d 224.0.0.0/4 -j RETURN`,
+      `-A SKIFF-CNI-MASQ -s ${subnet} -j MASQUERADE`,
     ]);
   });
 
@@ -349,7 +349,7 @@ describe('cni/skiff-bridge', () => {
     await waitFor(() => l.peers().length > 0, 'listener to see the peer');
     assert.deepEqual(l.peers(), [ipB]); // the source is the other pod, not NATed
     // Re-running ADD's network-wide steps added no duplicate rules.
-    const nat = await sh('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-POSTROUTING']);
+    const nat = await sh('iptables', ['-w', '5', '-t', 'nat', '-S', 'SKIFF-CNI-MASQ']);
     assert.equal(nat.split('\n').filter((x) => x.includes(`skiff-bridge ${NET}:`)).length, 3);
   });
 
@@ -366,7 +366,7 @@ describe('cni/skiff-bridge', () => {
     assert.equal(noPrev.json.code, 7);
 
     // A masquerade rule removed behind our back: CHECK reports it, the next ADD restores it.
-    const masq = ['-t', 'nat', '-D', 'SKIFF-POSTROUTING', '-s', subnet, '-m', 'comment', '--comment', `skiff-bridge ${NET}: leaving cluster`, '-j', 'MASQUERADE'];
+    const masq = ['-t', 'nat', '-D', 'SKIFF-CNI-MASQ', '-s', subnet, '-m', 'comment', '--comment', `skiff-bridge ${NET}: leaving cluster`, '-j', 'MASQUERADE'];
     await sh('iptables', ['-w', '5', ...masq]);
     const noRule = await cni(PLUGIN, 'CHECK', withPrev, p.env);
     assert.equal(noRule.code, 1);

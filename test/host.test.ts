@@ -244,15 +244,15 @@ test('pod network teardown: kept while a pod is on the bridge, then bridge, masq
     await sh('ip', ['netns', 'add', N]);
     // What cni/skiff-bridge leaves on a node: the bridge with a pod's veth, the chain and its jump.
     for (const cmd of ['link add skiff0 type bridge', 'link add vpod type veth peer name vpeer', 'link set vpod master skiff0', 'link add other type bridge']) await sh('ip', ['-n', N, ...cmd.split(' ')]);
-    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-N', 'SKIFF-POSTROUTING');
-    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'SKIFF-POSTROUTING', '-s', '10.244.1.0/24', '-j', 'MASQUERADE');
-    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-POSTROUTING');
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-N', 'SKIFF-CNI-MASQ');
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'SKIFF-CNI-MASQ', '-s', '10.244.1.0/24', '-j', 'MASQUERADE');
+    await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-m', 'comment', '--comment', 'skiff-bridge pod masquerade', '-j', 'SKIFF-CNI-MASQ');
     await inN('iptables-nft', '-w', '5', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.0.2.0/24', '-j', 'MASQUERADE');
 
     assert.deepEqual(await inNetns(N, 'teardownPods', runDir), { bridge: false, masquerade: false, busy: 1 });
     assert.ok(existsSync(join(runDir, 'masq-skiff')), 'stamp kept with the rules');
     assert.equal(await ok('ip', ['-n', N, 'link', 'show', 'skiff0']), true, 'bridge kept while a pod is on it');
-    assert.match(await inN('iptables-nft-save', '-t', 'nat'), /SKIFF-POSTROUTING/);
+    assert.match(await inN('iptables-nft-save', '-t', 'nat'), /SKIFF-CNI-MASQ/);
 
     await sh('ip', ['-n', N, 'link', 'del', 'vpod']);
     assert.deepEqual(await inNetns(N, 'teardownPods', runDir), { bridge: true, masquerade: true, busy: 0 });

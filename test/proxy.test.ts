@@ -33,7 +33,7 @@ let agent: AgentProc | undefined;
 let modeFlag: 'auto' | 'iptables' = 'auto';
 const apply = (yaml: string): Promise<string> => kubectlOk(s, ['apply', '-f', '-'], yaml);
 
-/** httpd serving its pod name; Ready unless /tmp/notready exists. */
+/** httpd serving its pod name; Ready unless /tmp/notready exists (the check is instant; docker exec may not be). */
 function deployment(name: string, replicas: number): string {
   return `apiVersion: apps/v1
 kind: Deployment
@@ -53,6 +53,9 @@ spec:
           exec: {command: ["sh", "-c", "test ! -f /tmp/notready"]}
           periodSeconds: 1
           failureThreshold: 1
+          # A docker exec can take over a second on a loaded 2-core host: a probe that
+          # timed out would take every endpoint out at once (connection refused).
+          timeoutSeconds: 10
 `;
 }
 
@@ -247,6 +250,9 @@ spec:
       await waitFor(() => get(web, 80, 1000).then((b) => pods.includes(b), () => false), 'ClusterIP answers again', 15_000);
       // The full resync period is 3 s in this suite.
       assert.ok(Date.now() - t0 < 8000, `repaired within the period (+ margin): ${Date.now() - t0} ms`);
+      // A full resync rewrites the proxy's own chains only: the CNI plugin's pod masquerade stays.
+      const masq = await sh((await openIptables()).command, ['-w', '5', '-t', 'nat', '-S', 'SKIFF-CNI-MASQ']);
+      assert.match(masq.stdout, /^-A SKIFF-CNI-MASQ -s 10\.244\.\d+\.0\/24 .*-j MASQUERADE$/m, masq.stdout + masq.stderr);
     });
 
     test('a Service scaled to 0 fails fast: connection refused, not a hang', async () => {

@@ -159,7 +159,9 @@ describe('host-gw routes between two node namespaces', { timeout: 180_000 }, () 
     await api.request('DELETE', '/api/v1/nodes/node-b');
     await waitFor(async () => (await ours(NS.a)).length === 0, 'the route to node B\'s pods gone');
     assert.match(await ipn(NS.a, 'route', 'show', '10.244.203.0/24'), /via 198\.51\.100\.2 dev eth1 proto static/);
-    // B still routes to node A's and node C's pods: both are ours, both go.
+    // Node B left: its agent stopped (a running syncer would repair what is removed next),
+    // and B still routes to node A's and node C's pods: both are ours, both go.
+    await syncers[1].stop();
     assert.equal(await removeSkiffRoutes({ netns: NS.b }), 2);
     assert.deepEqual(await ours(NS.b), []);
     assert.equal(await removeSkiffRoutes({ netns: NS.b }), 0, 'idempotent');

@@ -26,7 +26,7 @@ import { withFileLock } from '../../common/flock.js';
 export const SERVICE_DEVICE = 'skiff-svc';
 /** What the CNI plugin (cni/skiff-bridge) makes on the host: the pods' bridge and its masquerade chain (cni/lib/masq.sh). */
 export const POD_BRIDGE = 'skiff0';
-export const MASQ_CHAIN = 'SKIFF-POSTROUTING';
+export const MASQ_CHAIN = 'SKIFF-CNI-MASQ';
 export const FORWARD_CHAIN = 'SKIFF-FORWARD';
 /** The jump from FORWARD, in iptables' canonical order (so `-S` output compares equal). */
 export const FORWARD_JUMP = ['-m', 'comment', '--comment', 'skiff: pod forwarding', '-j', FORWARD_CHAIN];

@@ -2,7 +2,9 @@
 # The masquerade rules: pods' traffic leaving the cluster CIDR (and not
 # multicast) is SNATed to the node. One chain of ours, hooked once from nat
 # POSTROUTING; each rule checked (-C) before it is added, nothing flushed.
-readonly MASQ_CHAIN=SKIFF-POSTROUTING
+# Not SKIFF-POSTROUTING: that is the service proxy's chain in iptables mode
+# (kube-proxy's KUBE-POSTROUTING), which it flushes on every full sync.
+readonly MASQ_CHAIN=SKIFF-CNI-MASQ
 masq_rules() {
   local c="skiff-bridge $NET_NAME"
   MASQ_JUMP=(POSTROUTING -m comment --comment "skiff-bridge pod masquerade" -j "$MASQ_CHAIN")
