@@ -266,7 +266,8 @@ describe('node-container lab', { skip: reason }, () => {
 
   it('systemctl restart skiff-agent restarts no pod', { timeout: 120_000 }, async () => {
     const node = NAMES[1]!;
-    const containers = async (): Promise<string> => (await dockerExec(node, ['docker', 'ps', '-q', '--no-trunc'])).split('\n').filter(Boolean).sort().join(',');
+    // Running containers as `id name` (the name says which pod, should one be replaced).
+    const containers = async (): Promise<string> => (await dockerExec(node, ['docker', 'ps', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])).split('\n').filter(Boolean).sort().join(',');
     // Pods already there before the restart (a pod scheduled meanwhile is not a restart).
     let known: Set<string> | undefined;
     const podState = async (): Promise<string> =>
