@@ -560,13 +560,15 @@ async function main(): Promise<void> {
   const idle = rssMB(pid);
   const bare = await bareNodeRss();
   const mem = (r: Rss): string => `MB (anon ${r.anon.toFixed(0)}, file ${r.file.toFixed(0)})`;
+  /** The agent's RSS with RSS_PODS pods (the goal), idle, and the bare node floor. */
+  const memoryRows = (r: Rss): Row[] => [
+    { name: `agent RSS with ${RSS_PODS} pods`, value: r.rss, unit: mem(r), ratio: r.rss / bare.rss, goal: met(r.rss < 80, '< 80 MB') },
+    { name: 'agent RSS idle (after warm-up)', value: idle.rss, unit: mem(idle), ratio: idle.rss / bare.rss },
+    { name: 'bare node process, same binary (floor)', value: bare.rss, unit: mem(bare) },
+  ];
   if (rssOnly) {
     const r = await phase(`${RSS_PODS} pods for the agent's RSS`, () => rssWith(s, w, pid));
-    printRows('Agent memory, this machine', [
-      { name: `agent RSS with ${RSS_PODS} pods`, value: r.rss, unit: mem(r), ratio: r.rss / bare.rss, goal: met(r.rss < 80, '< 80 MB') },
-      { name: 'agent RSS idle (after warm-up)', value: idle.rss, unit: mem(idle), ratio: idle.rss / bare.rss },
-      { name: 'bare node process, same binary (floor)', value: bare.rss, unit: mem(bare) },
-    ]);
+    printRows('Agent memory, this machine', memoryRows(r));
     return;
   }
   const load0 = loadavg();
@@ -587,10 +589,8 @@ async function main(): Promise<void> {
     { name: `${BURST} pods via Docker, ${PARALLELISM} at once (floor)`, unit: 'ms p50', ...stats(fb.lat) },
     { name: `${BURST} pods at once: all Running`, value: sb.wallMs, unit: 'ms wall', ratio: sb.wallMs / fb.wallMs },
     { name: `${BURST} pods via Docker: all running (floor)`, value: fb.wallMs, unit: 'ms wall' },
-    { name: `agent RSS with ${RSS_PODS} pods`, value: rss50.rss, unit: mem(rss50), ratio: rss50.rss / bare.rss, goal: met(rss50.rss < 80, '< 80 MB') },
-    { name: 'agent RSS idle (after warm-up)', value: idle.rss, unit: mem(idle), ratio: idle.rss / bare.rss },
+    ...memoryRows(rss50),
     { name: `agent RSS with ${BURST} pods (burst)`, value: sb.rss.rss, unit: `${mem(sb.rss)}, peak ${sb.rss.hwm.toFixed(0)}` },
-    { name: 'bare node process, same binary (floor)', value: bare.rss, unit: mem(bare) },
   ]);
   printRows(`Where one pod's time goes (${SINGLE} single-pod runs; docker Created/StartedAt timestamps)`, breakdown(sk, fl));
   printRows(`Where time goes in the burst (floor: t0 = the burst's start, so its queueing shows in the first phase)`, [

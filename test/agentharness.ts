@@ -11,7 +11,7 @@ import { CLI, kubectl, run, waitFor, type ServerProc } from './harness.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/settings.js';
 import { teardownProxy } from '../agent/proxy/proxy.js';
 import { teardownHostNetwork, teardownPodNetwork } from '../agent/host/network.js';
-import { takeFileLock } from '../common/flock.js';
+import { takeFileLock, type FileLock } from '../common/flock.js';
 import { logger } from '../common/log.js';
 
 const quiet = logger('test-harness');
@@ -35,7 +35,7 @@ export interface AgentProc {
  * agents at once); released when the last of them stopped.
  */
 export const HOST_LOCK = '/run/skiff-test-host.lock';
-let lockHolder: ChildProcess | undefined;
+let lockHolder: FileLock | undefined;
 let lockUsers = 0;
 let lockTaking: Promise<void> | undefined;
 /** The proxy teardown run by the last release, while it is still running. */
@@ -48,9 +48,9 @@ export async function acquireHostLock(timeoutMs = 900_000): Promise<void> {
   if (lockHolder) return;
   lockTaking ??= takeFileLock(HOST_LOCK, timeoutMs)
     .then((lock) => {
-      lockHolder = lock.holder;
+      lockHolder = lock;
       void lock.released.then(() => {
-        if (lockHolder === lock.holder) lockHolder = undefined;
+        if (lockHolder === lock) lockHolder = undefined;
       });
     })
     .finally(() => (lockTaking = undefined));
@@ -81,7 +81,7 @@ export function releaseHostLock(): void {
       tearing = undefined;
       // Taken again meanwhile by this process: keep holding it.
       if (lockUsers > 0 || lockHolder !== holder) return;
-      holder.stdin!.end();
+      holder.release();
       lockHolder = undefined;
     });
 }

@@ -17,7 +17,7 @@
  * touches no other rule but the single jump. `teardownHostNetwork` removes exactly
  * what ensure made (not the sysctls) and succeeds when it is already gone.
  */
-import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger, type Logger } from '../../common/log.js';
 import { buildPayload, execRunner, openIptables, tokenizeRule, type Iptables, type Runner } from '../../common/iptables.js';
@@ -232,14 +232,15 @@ export async function teardownPodNetwork(opts: { log?: Logger; iptables?: Iptabl
     bridge = true;
   }
   const ipt = opts.iptables ?? (await openIptables());
-  await mkdir(runDir, { recursive: true, mode: 0o755 });
-  const masquerade = await withFileLock(join(runDir, 'lock'), 30_000, async () => {
+  const removeMasquerade = async (): Promise<boolean> => {
     await ipt.deleteJumps('nat', 'POSTROUTING', MASQ_CHAIN);
     const had = (await ipt.listChain('nat', MASQ_CHAIN)) !== undefined;
     if (had) await ipt.restore('nat', buildPayload([{ table: 'nat', chains: [], deleteChains: [MASQ_CHAIN] }]), { noflush: true });
     await forgetMasqueradeStamps(runDir);
     return had;
-  });
+  };
+  // No run dir: the plugin never ran since boot, so there is no stamp and nobody to race.
+  const masquerade = (await exists(runDir)) ? await withFileLock(join(runDir, 'lock'), 30_000, removeMasquerade) : await removeMasquerade();
   log.info({ bridge, masquerade }, 'pod network torn down');
   return { bridge, masquerade, busy: 0 };
 }

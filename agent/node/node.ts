@@ -43,7 +43,7 @@ export interface NodeAgentIntervals {
   leaseMs: number;
   usageMs: number;
   podCidrPollMs: number;
-  /** How long host capacity readings are reused (they change with hardware or cgroup limits only). */
+  /** How long capacity readings are reused (HostReadings reads the hardware and its own cgroup limits once; the data dir's filesystem size each time). */
   capacityMs: number;
 }
 
