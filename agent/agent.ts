@@ -22,6 +22,7 @@ import { ensureLocalImages, SANDBOX_IMAGE } from './host/images.js';
 import { ensureHostNetwork, forgetMasqueradeStamps } from './host/network.js';
 import { CniNetwork, skiffConflist, writeConflist } from './network/cni.js';
 import { NodeAgent } from './node/node.js';
+import { HostReadings } from './node/readings.js';
 import { DockerRuntime } from './runtime/docker.js';
 import { startAgentServer } from './server/index.js';
 import { Kubelet } from './kubelet/kubelet.js';
@@ -109,6 +110,10 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const log = logger('agent');
   const nodeName = (o.nodeName ?? hostname()).toLowerCase();
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new Error(`node name "${nodeName}" is not a valid DNS subdomain: pass --node-name`);
+  // The hardware probe (a child process) runs while the rest starts: node registration
+  // waits for it, and a restarted agent must renew its Lease before the grace period ends.
+  const readings = new HostReadings();
+  void readings.capacity().catch(() => undefined);
   const creds = await resolveJoin(loadCredentials(o), { log });
   const ca = creds.ca;
   const api = new ApiClient(creds);
@@ -143,6 +148,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   let networkReady = false;
   const node = new NodeAgent({
     api,
+    readings,
     nodeName,
     nodeIP: o.nodeIP,
     port: server.port,
