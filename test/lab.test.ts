@@ -287,7 +287,13 @@ describe('node-container lab', { skip: reason }, () => {
     assert.notEqual((await dockerExec(node, ['systemctl', 'show', '-p', 'MainPID', '--value', 'skiff-agent'])).trim(), pid);
     await waitFor(async () => nodeReady(await getJson(['get', 'node', node])) === 'True', `${node} Ready`, 30_000);
     const after = (await containers()).split(',');
-    for (const c of before1.split(',').filter(Boolean)) assert.ok(after.includes(c), `container ${c} in the node was replaced`);
+    const gone = before1.split(',').filter((c) => c && !after.includes(c));
+    if (gone.length) {
+      // What the cluster and the agent said about it, for the failure message.
+      const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).catch((e: Error) => e.message);
+      const journal = await dockerExec(node, ['journalctl', '-u', 'skiff-agent', '--since', `@${Math.floor(t / 1000) - 5}`, '--no-pager', '-o', 'cat']).catch((e: Error) => e.message);
+      assert.fail(`containers in the node were replaced: ${gone.join(', ')}\nevents:\n${events.split('\n').slice(-25).join('\n')}\nagent since the restart:\n${journal.split('\n').filter((l) => !/"level":(20|10)/.test(l)).slice(-40).join('\n')}`);
+    }
     assert.equal(await podState(), before2, 'pods or their containers changed');
   });
 
